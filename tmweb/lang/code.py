@@ -1,0 +1,174 @@
+"""Code objects, closures, built-in functions, frames and continuations.
+
+A `Code` is one compiled Turmeric function, named by a stable symbol and versioned by a
+hash of its compiled text. A `Frame` is one activation: the closure it runs, a resume
+point `pc`, and its local slots `L`. Frames chain through `parent`; that chain *is* the
+Turmeric call stack. A `Continuation` is a captured tuple of frames, top first; it is
+never run directly, only copied onto the stack by `resume`, so capturing is cheap and
+resuming the same continuation twice is safe.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from .values import Pos
+
+
+class Code:
+    """A compiled function: stable symbol, version, and the generated Python `fn`."""
+
+    __slots__ = (
+        "symbol",
+        "version",
+        "module",
+        "name",
+        "nparams",
+        "rest",
+        "nslots",
+        "pad",
+        "fn",
+        "pos",
+        "callpos",
+        "linepos",
+        "slot_names",
+        "free_names",
+        "source",
+        "py_code",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        module: str,
+        name: str,
+        nparams: int,
+        rest: bool,
+        nslots: int,
+        pos: Pos | None,
+    ) -> None:
+        self.symbol = symbol
+        self.version = ""
+        self.module = module
+        self.name = name
+        self.nparams = nparams
+        self.rest = rest
+        self.nslots = nslots
+        self.pad: list[Any] = []
+        self.fn: Callable[..., Any] = _unset_fn
+        self.pos = pos
+        self.callpos: dict[int, Pos | None] = {}
+        self.linepos: dict[int, Pos] = {}
+        self.slot_names: list[str] = []
+        self.free_names: list[str] = []
+        self.source = ""
+        self.py_code: Any = None
+
+    def __repr__(self) -> str:
+        return f"#<code {self.symbol}>"
+
+
+def _unset_fn(M: Any, F: Any, v: Any) -> Any:  # pragma: no cover - guards a compiler bug
+    raise RuntimeError("code object used before it was compiled")
+
+
+class Closure:
+    """A function value: code plus the values (or boxes) of its free variables."""
+
+    __slots__ = ("code", "env")
+
+    def __init__(self, code: Code, env: tuple[Any, ...]) -> None:
+        self.code = code
+        self.env = env
+
+    def __repr__(self) -> str:
+        return f"#<fn {self.code.symbol}>"
+
+
+# Kinds of built-in functions.
+PURE = 0  # plain Python function of values; the compiler may call it inline
+MACHINE = 1  # fn(M, F, args) -> next frame; needs the machine (shift, throw, resume...)
+ASYNC = 2  # returns an awaitable; the machine pauses and the driver awaits it
+
+
+class Builtin:
+    """A Python function exposed to Turmeric under a stable name (`core.+`)."""
+
+    __slots__ = ("name", "symbol", "fn", "kind", "min_args", "max_args")
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        kind: int = PURE,
+        module: str = "core",
+        min_args: int | None = None,
+        max_args: int | None = None,
+    ) -> None:
+        self.name = name
+        self.symbol = f"{module}.{name}"
+        self.fn = fn
+        self.kind = kind
+        if min_args is None:
+            min_args, max_args = _arity_of(fn) if kind != MACHINE else (0, None)
+        self.min_args = min_args
+        self.max_args = max_args
+
+    def arity_ok(self, n: int) -> bool:
+        return n >= self.min_args and (self.max_args is None or n <= self.max_args)
+
+    def __repr__(self) -> str:
+        return f"#<builtin {self.name}>"
+
+
+def _arity_of(fn: Callable[..., Any]) -> tuple[int, int | None]:
+    lo, hi = 0, 0
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            hi = None  # type: ignore[assignment]
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if p.default is p.empty:
+                lo += 1
+            if hi is not None:
+                hi += 1
+    return lo, hi
+
+
+class Frame:
+    """One activation on the heap-allocated Turmeric stack."""
+
+    __slots__ = ("fn", "pc", "L", "parent", "clo")
+
+    def __init__(self, fn: Callable[..., Any], pc: int, L: list[Any], parent: Frame | None, clo: Any):
+        self.fn = fn
+        self.pc = pc
+        self.L = L
+        self.parent = parent
+        self.clo = clo
+
+    @property
+    def code(self) -> Code:
+        return self.clo.code
+
+    def __repr__(self) -> str:
+        return f"#<frame {self.clo.code.symbol} pc={self.pc}>"
+
+
+class Continuation:
+    """A captured stack segment, top frame first, up to (not including) its delimiter.
+
+    `resumable` is False when it was captured at an error raised inside a primitive,
+    where there is no resume point to return a value to.
+    """
+
+    __slots__ = ("frames", "resumable")
+
+    def __init__(self, frames: tuple[Frame, ...], resumable: bool = True) -> None:
+        self.frames = frames
+        self.resumable = resumable
+
+    def __repr__(self) -> str:
+        top = self.frames[0].clo.code.symbol if self.frames else "empty"
+        return f"#<continuation {top} depth={len(self.frames)}>"

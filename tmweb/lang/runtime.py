@@ -1,0 +1,377 @@
+"""The runtime: the core module, loading modules from the module path, and running forms.
+
+Each top-level form is compiled to its own code object and run under a halt frame, which
+is also the implicit delimiter of its value expression. A module loaded only to resolve
+the code of a deserialized continuation is loaded *definitions-only*: every form is
+compiled (so its code symbols exist) but only definitions run.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import errors as E
+from .code import Closure, Code
+from .compiler import CE, Ctx, FnGen, T
+from .errors import TurmericError, syntax_error
+from .expander import DERIVED, head_name
+from .machine import Machine
+from .modules import Cell, Module, default_roots, find_module_file, module_name_for
+from .reader import read_all
+from .special import SPECIAL_FORMS, def_parts, set_targets
+from .values import Keyword, Pos, StructType, Symbol, TList, TMap, TVector
+
+CT = Ctx(T)
+_PRELUDE = os.path.join(os.path.dirname(__file__), "prelude.tm")
+
+#: Heads of top-level forms that always count as definitions.
+DEFINITION_HEADS = {"%defclass", "%instance", "import", "defmacro"}
+
+
+class ModuleCompiler:
+    """Compiles the top-level forms of one module."""
+
+    def __init__(self, rt: Runtime, module: Module) -> None:
+        self.rt = rt
+        self.module = module
+        self.top: FnGen | None = None
+
+    # -- names -----------------------------------------------------------------------
+    def global_cell(self, name: str) -> Cell | None:
+        m = self.module
+        c = m.cells.get(name)
+        if c is not None or name in m.toplevel_names:
+            return m.cell(name)
+        if m is self.rt.core:
+            return None
+        return self.rt.core.cells.get(name)
+
+    def resolve_global(self, name: str, pos: Pos | None, g: FnGen) -> str | None:
+        c = self.global_cell(name)
+        if c is not None:
+            return g.cell_read(c)
+        if "." in name and not name.startswith(".") and not name.endswith("."):
+            mod, member = self.module_member(name)
+            if mod is not None:
+                cell = mod.cells.get(member)
+                if cell is None:
+                    raise syntax_error(f"module {mod.name} has no definition named {member}", pos)
+                return g.cell_read(cell)
+        return None
+
+    def module_member(self, name: str) -> tuple[Module | None, str]:
+        parts = name.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:i])
+            mod = self.module.aliases.get(prefix)
+            if mod is not None:
+                return mod, ".".join(parts[i:])
+        return None, name
+
+    def forward_cell(self, name: str, pos: Pos | None) -> Cell:
+        return self.module.cell(name)
+
+    def settable_cell(self, name: str, pos: Pos | None) -> Cell:
+        c = self.global_cell(name)
+        if c is not None and c.module == "core" and self.module.name != "core":
+            raise syntax_error(f"set!: {name} is a core definition and cannot be assigned", pos)
+        return c if c is not None else self.module.cell(name)
+
+    def is_toplevel(self, g: FnGen) -> bool:
+        return g is self.top
+
+    def register(self, code: Code) -> None:
+        self.module.codes[code.symbol] = code
+        self.rt.codes[code.symbol] = code
+
+    def make_struct_type(self, name: str, fields: tuple[str, ...]) -> StructType:
+        t = StructType(name, fields, self.module.name)
+        self.rt.structs[t.qualified] = t
+        return t
+
+    # -- macros ----------------------------------------------------------------------
+    def expand_head(self, form: Any) -> Any:
+        """Expand derived forms and macros at the head of `form`."""
+        while form.__class__ is TList and form.count and form.head.__class__ is Symbol:
+            name = form.head.name
+            if name in SPECIAL_FORMS:
+                return form
+            fn = DERIVED.get(name)
+            if fn is not None:
+                new = fn(form)
+            else:
+                mac = self.module.macros.get(name) or self.rt.core.macros.get(name)
+                if mac is None:
+                    return form
+                try:
+                    new = self.rt.machine.apply(mac, tuple(form)[1:])
+                except TurmericError as e:
+                    if e.pos is None:
+                        e.pos = form.pos
+                    raise
+                _stamp(new, form.pos)
+            if new.__class__ is TList and new.pos is None:
+                new.pos = form.pos
+            form = new
+        return form
+
+    def do_import(self, x: TList) -> None:
+        xs = list(x)
+        if len(xs) < 2 or xs[1].__class__ is not Symbol:
+            raise syntax_error("(import module.name) or (import module.name :as alias) expected", x.pos)
+        name = xs[1].name
+        alias = name
+        if len(xs) == 4 and xs[2] is Keyword("as") and xs[3].__class__ is Symbol:
+            alias = xs[3].name
+        elif len(xs) != 2:
+            raise syntax_error("(import module.name :as alias) expected", x.pos)
+        mod = self.rt.load_module(name, defs_only=self.module.defs_only, pos=x.pos)
+        self.module.aliases[alias] = mod
+        self.module.aliases.setdefault(name, mod)
+
+    # -- top-level forms -------------------------------------------------------------
+    def compile_toplevel(self, form: Any, symbol: str, hint: str | None = None) -> Code:
+        g = FnGen(self, None, symbol, symbol.rpartition("/")[2], getattr(form, "pos", None))
+        g.set_names = set_targets([form])
+        self.top = g
+        try:
+            if hint is not None:
+                e = g.comp_named(form, hint)
+                g.deliver(e, CT)
+            else:
+                g.comp(form, CT)
+        finally:
+            self.top = None
+        code = g.finish(0, False)
+        self.register(code)
+        return code
+
+    def run_form(self, form: Any) -> Any:
+        """Compile and (unless definitions-only) run one top-level form."""
+        m = self.module
+        form = self.expand_head(form)
+        h = head_name(form)
+        if h == "do":
+            result = None
+            for sub in list(form)[1:]:
+                result = self.run_form(sub)
+            return result
+        if h == "defmacro":
+            return self.define_macro(form)
+        if h == "import":
+            self.do_import(form)
+            return None
+        if h == "def":
+            name, value = def_parts(form)
+            n = 1
+            symbol = f"{m.name}/toplevel:{name.name}"
+            while symbol in m.codes and _seen(m, symbol):
+                n += 1
+                symbol = f"{m.name}/toplevel:{name.name}#{n}"
+            _mark_seen(m, symbol)
+            m.toplevel_names.add(name.name)
+            code = self.compile_toplevel(value, symbol, hint=name.name)
+            if m.defs_only and not _definition_like(self.expand_head(value)):
+                return None
+            val = self.rt.run_code(code)
+            m.define(name.name, val)
+            return Symbol(name.name)
+        m.top_count += 1
+        code = self.compile_toplevel(form, f"{m.name}/toplevel#{m.top_count}")
+        if m.defs_only and h not in DEFINITION_HEADS and h not in self.rt.definition_heads:
+            return None
+        return self.rt.run_code(code)
+
+    def define_macro(self, form: TList) -> Any:
+        xs = list(form)
+        if len(xs) < 3 or xs[1].__class__ is not Symbol:
+            raise syntax_error("(defmacro name [params] body...) expected", form.pos)
+        name = xs[1].name
+        body = xs[2:]
+        if isinstance(body[0], str) and len(body) > 1:
+            body = body[1:]
+        fn_form = TList(Symbol("fn", form.pos), TList(body[0], _tl(body[1:]), len(body)), len(body) + 1, form.pos)
+        code = self.compile_toplevel(fn_form, f"{self.module.name}/macro:{name}", hint=f"macro:{name}")
+        self.module.macros[name] = self.rt.run_code(code)
+        return Symbol(name)
+
+
+def _tl(xs: list[Any]) -> TList:
+    from .values import tlist
+
+    return tlist(xs)
+
+
+def _seen(m: Module, symbol: str) -> bool:
+    return symbol in getattr(m, "_seen_symbols", set())
+
+
+def _mark_seen(m: Module, symbol: str) -> None:
+    if not hasattr(m, "_seen_symbols"):
+        m._seen_symbols = set()  # type: ignore[attr-defined]
+    m._seen_symbols.add(symbol)  # type: ignore[attr-defined]
+
+
+def _definition_like(value: Any) -> bool:
+    """`def` values that run even in definitions-only loading: literals and functions."""
+    c = value.__class__
+    if value is None or c in (bool, int, float, str, bytes, Keyword):
+        return True
+    if c is TList:
+        h = head_name(value)
+        return h in ("fn", "quote", "%struct-type", "%defclass")
+    if c is TVector:
+        return all(_definition_like(x) for x in value)
+    if c is TMap:
+        return all(_definition_like(k) and _definition_like(v) for k, v in value.d.items())
+    return False
+
+
+def _stamp(form: Any, pos: Pos | None) -> None:
+    """Give macro output without positions the position of the macro call."""
+    if pos is None:
+        return
+    stack = [form]
+    seen = 0
+    while stack and seen < 100000:
+        seen += 1
+        x = stack.pop()
+        c = x.__class__
+        if c is TList:
+            if x.count and x.pos is None:
+                x.pos = pos
+            stack.extend(x)
+        elif c is TVector:
+            stack.extend(x)
+
+
+class Runtime:
+    """One Turmeric world: modules, code registry, machine."""
+
+    def __init__(self, roots: list[str] | None = None, max_steps: int | None = None) -> None:
+        self.machine = Machine(max_steps)
+        self.modules: dict[str, Module] = {}
+        self.codes: dict[str, Code] = {}
+        self.structs: dict[str, StructType] = {}
+        self.roots = roots if roots is not None else default_roots(None)
+        self.definition_heads: set[str] = set()
+        self.loading: list[str] = []
+        self.core = self._make_core()
+
+    def _make_core(self) -> Module:
+        from . import builtins as _b  # noqa: F401  (registers every built-in)
+        from .builtins.colls import NONE_T, SOME
+        from .builtins.registry import REGISTRY
+        from .classes import PREDECLARED, make_method, RESOURCE_SERIALIZABLE
+
+        core = Module("core")
+        self.modules["core"] = core
+        self.core = core
+        for name, b in REGISTRY.items():
+            core.define(name, b)
+        for name, t in E.ERROR_TYPES.items():
+            core.define(name, t)
+            self.structs[t.qualified] = t
+        for t in (SOME, NONE_T):
+            core.define(t.name, t)
+            self.structs[t.qualified] = t
+        for name, cls in PREDECLARED.items():
+            core.define(name, cls)
+        for m in RESOURCE_SERIALIZABLE.methods:
+            core.define(m, make_method(RESOURCE_SERIALIZABLE, m))
+        with open(_PRELUDE, encoding="utf-8") as f:
+            self.exec_text(f.read(), core, _PRELUDE)
+        return core
+
+    # -- running ---------------------------------------------------------------------
+    def run_code(self, code: Code) -> Any:
+        M = self.machine
+        return M.run(M.start(Closure(code, ())))
+
+    def exec_text(self, text: str, module: Module, file: str) -> Any:
+        mc = ModuleCompiler(self, module)
+        forms = read_all(text, file)
+        for f in forms:  # macros are visible to the whole module, wherever defined
+            if head_name(f) == "defmacro":
+                mc.define_macro(f)
+        result = None
+        for f in forms:
+            if head_name(f) == "defmacro":
+                continue
+            result = mc.run_form(f)
+        return result
+
+    def eval_text(self, text: str, module: Module | None = None, file: str = "<string>") -> Any:
+        """Read and run every form of `text` in `module` (a fresh `user` module if None)."""
+        m = module or self.module("user")
+        return self.exec_text(text, m, file)
+
+    def module(self, name: str, path: str | None = None) -> Module:
+        m = self.modules.get(name)
+        if m is None:
+            m = self.modules[name] = Module(name, path)
+        return m
+
+    # -- loading ---------------------------------------------------------------------
+    def load_file(self, path: str, defs_only: bool = False) -> Module:
+        """Load `path` as a main file: its folder is the first module root."""
+        root = os.path.dirname(os.path.abspath(path))
+        if root not in self.roots:
+            self.roots.insert(0, root)
+        name = module_name_for(path, root)
+        return self._load(name, path, defs_only)
+
+    def load_module(self, name: str, defs_only: bool = False, pos: Pos | None = None) -> Module:
+        m = self.modules.get(name)
+        if m is not None:
+            return m
+        path = find_module_file(name, self.roots)
+        if path is None:
+            raise E.err(
+                E.ERROR,
+                f"cannot find module {name} (looked for {name.replace('.', '/')}.tm in "
+                + ", ".join(self.roots) + "; add its folder to TURMERIC_PATH)",
+                pos=pos,
+            )
+        return self._load(name, path, defs_only)
+
+    def _load(self, name: str, path: str, defs_only: bool) -> Module:
+        if name in self.loading:
+            raise E.user_error(f"circular import: {' -> '.join([*self.loading, name])}")
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise E.err(E.IO_ERROR, f"cannot read {path}: {e.strerror}") from None
+        m = self.modules.get(name)
+        if m is None:
+            m = self.modules[name] = Module(name, path)
+        m.defs_only = defs_only
+        self.loading.append(name)
+        try:
+            self.exec_text(text, m, path)
+        finally:
+            self.loading.pop()
+            m.defs_only = False
+        return m
+
+    def find_code(self, symbol: str) -> Code | None:
+        """The code for `symbol`, loading its module definitions-only if needed."""
+        code = self.codes.get(symbol)
+        if code is not None:
+            return code
+        modname = symbol.split("/")[0]
+        if "/" not in symbol:
+            modname = symbol.rpartition(".")[0]
+        while modname:
+            if modname not in self.modules and find_module_file(modname, self.roots):
+                self.load_module(modname, defs_only=True)
+                return self.codes.get(symbol)
+            if modname in self.modules:
+                return self.codes.get(symbol)
+            modname = modname.rpartition(".")[0]
+        return None
+
+
+__all__ = ["Runtime", "ModuleCompiler", "CE"]
