@@ -37,6 +37,7 @@ class Code:
         "free_names",
         "source",
         "py_code",
+        "nblocks",
     )
 
     def __init__(
@@ -65,6 +66,7 @@ class Code:
         self.free_names: list[str] = []
         self.source = ""
         self.py_code: Any = None
+        self.nblocks = 1
 
     def __repr__(self) -> str:
         return f"#<code {self.symbol}>"

@@ -405,6 +405,7 @@ class FnGen:
         code.slot_names = list(self.slot_names)
         code.free_names = [n for _, n in self.free]
         code.callpos = dict(self.callpos)
+        code.nblocks = len(self.blocks)
         lines: list[str] = []
         linepos: dict[int, Pos] = {}
         head = ["def fn(M, F, v):", "    L = F.L"]

@@ -78,7 +78,7 @@ class TurmericError(Exception):
         head = f"{v.type.name}: " if isinstance(v, Struct) else "uncaught: "
         text = describe(v) if isinstance(v, Struct) else pr_str(v)
         lines = [f"error: {head}{text}"]
-        if self.pos is not None and not self.trace:
+        if self.pos is not None and not self.trace and not text.startswith(str(self.pos)):
             lines.append(f"  at {self.pos}")
         for symbol, pos in self.trace:
             lines.append(f"  at {symbol} ({pos})" if pos else f"  at {symbol}")

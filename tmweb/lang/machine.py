@@ -81,6 +81,7 @@ class Machine:
         self.v: Any = None
         self.max_steps = max_steps
         self.steps = 0
+        self.rt: Any = None  # the Runtime this machine serves (code lookup for the serializer)
 
     # -- calling ---------------------------------------------------------------------
     def call(self, F: Frame, f: Any, args: tuple[Any, ...]) -> Frame:
@@ -186,21 +187,21 @@ class Machine:
 
     # -- drivers ---------------------------------------------------------------------
     def _slice(self, F: Frame) -> tuple[int, Any, Any]:
-        """Run up to SLICE steps: ('done', value) / ('pause', F, aw) / ('more', F)."""
-        M = self
-        try:
-            for _ in range(SLICE):
-                F = F.fn(M, F, M.v)
-            return (1, F, None)
-        except _Halt:
-            return (0, M.v, None)
-        except _Pause as p:
-            return (2, F, p.awaitable)
+        """Run up to SLICE steps: (0, value) done / (2, F, awaitable) paused / (1, F) more.
 
-    def _step(self, F: Frame) -> tuple[int, Any, Any]:
+        Errors raised inside a step unwind from the frame that was running, right here,
+        so the handler (or the stack trace) sees the true innermost frame.
+        """
+        M = self
         while True:
             try:
-                r = self._slice(F)
+                for _ in range(SLICE):
+                    F = F.fn(M, F, M.v)
+                return (1, F, None)
+            except _Halt:
+                return (0, M.v, None)
+            except _Pause as p:
+                return (2, F, p.awaitable)
             except (ExitRequest, StepLimitExceeded):
                 raise
             except TurmericError as e:
@@ -210,20 +211,16 @@ class Machine:
                     F = self._rethrow(F, e)
                 else:
                     F = self.throw(F, e.value, e.pos or _py_pos(e, F), resumable=False)
-                continue
-            except RecursionError as e:
-                F = self.throw(F, python_error_value(e), _py_pos(e, F), resumable=False)
-                continue
             except Exception as e:
                 F = self.throw(F, python_error_value(e), _py_pos(e, F), resumable=False)
-                continue
-            if r[0] == 1:
-                self.steps += SLICE
-                if self.max_steps is not None and self.steps > self.max_steps:
-                    raise StepLimitExceeded(
-                        f"evaluation took more than {self.max_steps:,} steps"
-                    )
-            return r
+
+    def _step(self, F: Frame) -> tuple[int, Any, Any]:
+        r = self._slice(F)
+        if r[0] == 1:
+            self.steps += SLICE
+            if self.max_steps is not None and self.steps > self.max_steps:
+                raise StepLimitExceeded(f"evaluation took more than {self.max_steps:,} steps")
+        return r
 
     def _rethrow(self, F: Frame, e: TurmericError) -> Frame:
         try:

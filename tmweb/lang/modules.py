@@ -34,7 +34,7 @@ class Cell:
     def __init__(self, name: str, module: str, value: Any = None) -> None:
         self.name = name
         self.module = module
-        self.value = Unbound(f"{module}.{name}" if module != "core" else name) if value is None else value
+        self.value = Unbound(name) if value is None else value
 
     @property
     def bound(self) -> bool:
@@ -55,6 +55,7 @@ class Module:
     aliases: dict[str, Module] = field(default_factory=dict)
     codes: dict[str, Code] = field(default_factory=dict)
     toplevel_names: set[str] = field(default_factory=set)
+    unresolved: dict[str, Any] = field(default_factory=dict)  # name -> Pos of first use
     top_count: int = 0
     defs_only: bool = False
 

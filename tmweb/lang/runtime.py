@@ -70,6 +70,8 @@ class ModuleCompiler:
         return None, name
 
     def forward_cell(self, name: str, pos: Pos | None) -> Cell:
+        """A global used before any definition: it may be defined later in the module."""
+        self.module.unresolved.setdefault(name, pos)
         return self.module.cell(name)
 
     def settable_cell(self, name: str, pos: Pos | None) -> Cell:
@@ -251,6 +253,7 @@ class Runtime:
 
     def __init__(self, roots: list[str] | None = None, max_steps: int | None = None) -> None:
         self.machine = Machine(max_steps)
+        self.machine.rt = self
         self.modules: dict[str, Module] = {}
         self.codes: dict[str, Code] = {}
         self.structs: dict[str, StructType] = {}
@@ -263,7 +266,7 @@ class Runtime:
         from . import builtins as _b  # noqa: F401  (registers every built-in)
         from .builtins.colls import NONE_T, SOME
         from .builtins.registry import REGISTRY
-        from .classes import PREDECLARED, make_method, RESOURCE_SERIALIZABLE
+        from .classes import PREDECLARED, RESOURCE_SERIALIZABLE, make_method
 
         core = Module("core")
         self.modules["core"] = core

@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 from .. import errors
+from ..machine import ExitRequest
 from ..values import FileHandle, Keyword, Symbol, TVector
 from .numbers import MISSING, expected, integer, type_name
-from ..machine import ExitRequest
 from .registry import builtin
 
 #: The program's command-line arguments; the CLI fills it (`sysio.ARGS[:] = [...]`).

@@ -1,0 +1,51 @@
+"""`tmweb check DIR`: compile every module, report every error with its position."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .lang.errors import TurmericError
+from .lang.modules import default_roots, module_name_for
+from .lang.runtime import Runtime
+
+
+def find_modules(root: str) -> list[str]:
+    """Every .tm file under root, skipping hidden folders and tmweb's own state."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if not x.startswith(".") and x != "__pycache__")
+        for f in sorted(files):
+            if f.endswith(".tm"):
+                out.append(os.path.join(d, f))
+    return out
+
+
+def check_dir(root: str) -> int:
+    if not os.path.isdir(root):
+        print(f"error: no such folder: {root}", file=sys.stderr)
+        return 1
+    files = find_modules(root)
+    rt = Runtime(roots=default_roots(os.path.abspath(root)))
+    problems = 0
+    for path in files:
+        name = module_name_for(path, root)
+        if name in rt.modules:
+            continue
+        try:
+            m = rt.load_module(name, defs_only=True)
+        except TurmericError as e:
+            problems += 1
+            print(f"{os.path.relpath(path)}: {e.format()}", file=sys.stderr)
+            continue
+        for cell_name, pos in sorted(m.unresolved.items()):
+            c = m.cells.get(cell_name)
+            if c is not None and not c.bound and cell_name not in m.toplevel_names:
+                problems += 1
+                where = f"{pos}" if pos else os.path.relpath(path)
+                print(f"{where}: unbound symbol {cell_name}", file=sys.stderr)
+    if problems:
+        print(f"{problems} problem{'s' if problems != 1 else ''} in {len(files)} modules", file=sys.stderr)
+        return 1
+    print(f"ok: {len(files)} module{'s' if len(files) != 1 else ''} compiled")
+    return 0

@@ -1,0 +1,98 @@
+"""The `tmweb` command: run, repl, check (and, as the framework grows, serve, inspect)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from .lang.errors import TurmericError
+from .lang.machine import ExitRequest, StepLimitExceeded
+
+EXIT_ERROR = 1
+EXIT_INTERNAL = 70
+
+
+def _guard(fn: Callable[[], int]) -> int:
+    """Run a command; user mistakes print a Turmeric message, bugs a labelled traceback."""
+    try:
+        return fn()
+    except TurmericError as e:
+        print(e.format(), file=sys.stderr)
+        return EXIT_ERROR
+    except ExitRequest as e:
+        return e.code
+    except StepLimitExceeded as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        print("internal error (this is a bug in tmweb; please report it):", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .lang.builtins import sysio
+    from .lang.modules import default_roots
+    from .lang.runtime import Runtime
+
+    path = args.file
+    if not os.path.isfile(path):
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return EXIT_ERROR
+
+    def go() -> int:
+        sysio.ARGS[:] = list(args.args)
+        rt = Runtime(roots=default_roots(os.path.dirname(os.path.abspath(path))))
+        rt.load_file(path)
+        sys.stdout.flush()
+        return 0
+
+    return _guard(go)
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    from .repl import repl
+
+    return _guard(lambda: repl())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_dir
+
+    return _guard(lambda: check_dir(args.dir))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tmweb", description="tmweb: continuation-based web framework and the Turmeric language."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a Turmeric program")
+    r.add_argument("file", help="the main .tm file")
+    r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for (command-line-args)")
+    r.set_defaults(fn=cmd_run)
+
+    q = sub.add_parser("repl", help="an interactive Turmeric prompt")
+    q.set_defaults(fn=cmd_repl)
+
+    c = sub.add_parser("check", help="compile every module under DIR and report errors")
+    c.add_argument("dir", help="an app or source folder")
+    c.set_defaults(fn=cmd_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

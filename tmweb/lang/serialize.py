@@ -1,0 +1,505 @@
+"""One msgpack format for every value, continuations included.
+
+    bytes    = MAGIC + msgpack([FORMAT, program-version, code-table, objects, root])
+    code-table = [symbol, version, symbol, version, ...]  (frames and closures index it)
+    objects  = [record, ...]  each record is [tag, fields...]
+    a value  = nil | bool | int | float | str | bytes        (msgpack natives, inline)
+             | ext(KW|SYM|BIGINT|BUILTIN|STYPE, utf-8/bytes) (small atoms, inline)
+             | ext(REF, index)                              (an entry of `objects`)
+
+Objects with identity (refs, boxes, closures, frames, continuations) get their index
+before their fields are written, so cycles work; immutable collections get theirs after
+their children, so a loader can build every record in index order without recursion.
+Loading validates every field and raises Turmeric errors only; nothing runs except
+resolving code symbols (and the program's own deserialize hooks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Any
+
+import msgpack
+
+from . import errors as E
+from .classes import RESOURCE_SERIALIZABLE, SERIALIZABLE, builtin_type_name, type_key, type_label
+from .code import Builtin, Closure, Code, Continuation, Frame
+from .errors import TurmericError
+from .values import Box, FileHandle, Keyword, Ref, Struct, StructType, Symbol, TList, TMap, TVector, tlist
+
+MAGIC = b"TMK\x01"
+FORMAT = 1
+
+# ext type codes
+X_REF, X_KW, X_SYM, X_BIGINT, X_BUILTIN, X_STYPE, X_GLOBAL = 1, 2, 3, 4, 5, 6, 7
+# record tags
+R_LIST, R_VEC, R_MAP, R_STRUCT, R_CUSTOM, R_RESOURCE, R_REF, R_BOX, R_CLOSURE, R_FRAME, R_CONT = range(1, 12)
+_SHELLS = {R_REF, R_BOX, R_CLOSURE, R_FRAME, R_CONT}
+
+_IDX = struct.Struct(">I")
+
+
+class _NotSerializable(Exception):
+    """Carries the type name up the recursion; each level adds where it was found."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+        self.path: list[str] = []
+
+
+def program_version(rt: Any) -> str:
+    """A hash of the code of every loaded module except the core library."""
+    h = hashlib.sha256()
+    for sym in sorted(rt.codes):
+        code = rt.codes[sym]
+        if code.module != "core":
+            h.update(f"{sym}={code.version};".encode())
+    return h.hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class Writer:
+    def __init__(self, rt: Any) -> None:
+        self.rt = rt
+        self.objects: list[Any] = []
+        self.memo: dict[int, Any] = {}
+        self.keep: list[Any] = []  # keep encoded objects alive so ids stay unique
+        self.codes: list[str] = []
+        self.code_index: dict[str, int] = {}
+        self.ser_impls = SERIALIZABLE.impls["serialize"]
+        self.res_impls = RESOURCE_SERIALIZABLE.impls["marshal"]
+        self.active: set[Any] = set()  # hook types being encoded (a repr may be the same type)
+
+    def code(self, code: Code) -> int:
+        i = self.code_index.get(code.symbol)
+        if i is None:
+            i = self.code_index[code.symbol] = len(self.codes) // 2
+            self.codes.append(code.symbol)
+            self.codes.append(code.version)
+        return i
+
+    def reserve(self, v: Any) -> tuple[int, Any]:
+        i = len(self.objects)
+        self.objects.append(None)
+        ref = msgpack.ExtType(X_REF, _IDX.pack(i))
+        self.memo[id(v)] = ref
+        self.keep.append(v)
+        return i, ref
+
+    def done(self, v: Any, record: list[Any]) -> Any:
+        i = len(self.objects)
+        self.objects.append(record)
+        ref = msgpack.ExtType(X_REF, _IDX.pack(i))
+        self.memo[id(v)] = ref
+        self.keep.append(v)
+        return ref
+
+    def enc(self, v: Any) -> Any:
+        c = v.__class__
+        if v is None or c is bool or c is float or c is str or c is bytes:
+            if (self.ser_impls or self.res_impls) and v is not None:
+                return self.hooked(v) or v
+            return v
+        if c is int:
+            if self.ser_impls or self.res_impls:
+                h = self.hooked(v)
+                if h is not None:
+                    return h
+            if -(2**63) <= v < 2**64:
+                return v
+            return msgpack.ExtType(X_BIGINT, str(v).encode())
+        if c is Keyword:
+            return msgpack.ExtType(X_KW, v.name.encode())
+        if c is Symbol:
+            return msgpack.ExtType(X_SYM, v.name.encode())
+        ref = self.memo.get(id(v))
+        if ref is not None:
+            return ref
+        if self.ser_impls or self.res_impls:
+            h = self.hooked(v)
+            if h is not None:
+                return h
+        if c is TVector:
+            items = [self.item(x, i) for i, x in enumerate(v)]
+            return self.done(v, [R_VEC, *items])
+        if c is TList:
+            items = [self.item(x, i) for i, x in enumerate(v)]
+            return self.done(v, [R_LIST, *items])
+        if c is TMap:
+            rec: list[Any] = [R_MAP]
+            for k, x in v.d.items():
+                rec.append(self.item(k, "key"))
+                rec.append(self.item(x, _key_label(k)))
+            return self.done(v, rec)
+        if c is Struct:
+            fields = [self.item(x, v.type.fields[i]) for i, x in enumerate(v.vals)]
+            return self.done(v, [R_STRUCT, v.type.qualified, *fields])
+        if c is Ref or c is Box:
+            i, ref = self.reserve(v)
+            self.objects[i] = [R_REF if c is Ref else R_BOX, self.item(v.value, "value")]
+            return ref
+        if c is Closure:
+            i, ref = self.reserve(v)
+            code = v.code
+            env = [self.item(x, f"captured {code.free_names[j]}") for j, x in enumerate(v.env)]
+            self.objects[i] = [R_CLOSURE, self.code(code), *env]
+            return ref
+        if c is Continuation:
+            i, ref = self.reserve(v)
+            frames = [self.frame(fr) for fr in v.frames]
+            self.objects[i] = [R_CONT, v.resumable, *frames]
+            return ref
+        if c is Builtin:
+            from .builtins.registry import BY_SYMBOL
+
+            if BY_SYMBOL.get(v.symbol) is v:
+                return msgpack.ExtType(X_BUILTIN, v.symbol.encode())
+            mod, _, name = v.symbol.rpartition(".")
+            m = self.rt.modules.get(mod)
+            if m is not None and name in m.cells and m.cells[name].value is v:
+                return msgpack.ExtType(X_GLOBAL, v.symbol.encode())
+            raise _NotSerializable("fn")
+        if c is StructType:
+            return msgpack.ExtType(X_STYPE, v.qualified.encode())
+        raise _NotSerializable(builtin_type_name(v) if c is not FileHandle else "FileHandle")
+
+    def item(self, x: Any, label: Any) -> Any:
+        try:
+            return self.enc(x)
+        except _NotSerializable as e:
+            e.path.append(str(label))
+            raise
+
+    def frame(self, fr: Frame) -> Any:
+        ref = self.memo.get(id(fr))
+        if ref is not None:
+            return ref
+        i, ref = self.reserve(fr)
+        code = fr.clo.code
+        try:
+            clo = self.enc(fr.clo) if fr.clo.env else None
+            L = [self.item(x, _slot_label(code, j)) for j, x in enumerate(fr.L)]
+        except _NotSerializable as e:
+            e.path.append(f"frame {code.symbol}")
+            raise
+        self.objects[i] = [R_FRAME, self.code(code), fr.pc, clo, *L]
+        return ref
+
+    def hooked(self, v: Any) -> Any:
+        """Encode `v` through a Serializable / Resource-Serializable instance, if any."""
+        key = type_key(v)
+        if key in self.active:
+            return None
+        impl = self.ser_impls.get(key)
+        tag = R_CUSTOM
+        if impl is None:
+            impl = self.res_impls.get(key)
+            tag = R_RESOURCE
+            if impl is None:
+                return None
+        repr_ = self.rt.machine.apply(impl, (v,))
+        self.keep.append(repr_)
+        self.active.add(key)
+        try:
+            inner = self.item(repr_, f"{type_label(key)} representation")
+        finally:
+            self.active.discard(key)
+        i = len(self.objects)
+        label = key.qualified if isinstance(key, StructType) else key
+        self.objects.append([tag, label, inner])
+        self.keep.append(v)
+        return msgpack.ExtType(X_REF, _IDX.pack(i))
+
+
+def _slot_label(code: Code, j: int) -> str:
+    names = code.slot_names
+    name = names[j] if j < len(names) else f"slot {j}"
+    return f"variable {name}" if not name.startswith("%") else "a pending value"
+
+
+def _key_label(k: Any) -> str:
+    if k.__class__ is Keyword:
+        return ":" + k.name
+    return repr(k)
+
+
+def serialize(rt: Any, v: Any) -> bytes:
+    """Bytes for `v`; raises `(not-serializable type-name path)`."""
+    w = Writer(rt)
+    try:
+        root = w.enc(v)
+    except _NotSerializable as e:
+        path = " > ".join(reversed(e.path)) or "the value itself"
+        raise E.err(E.NOT_SERIALIZABLE, e.type_name, path) from None
+    except RecursionError:
+        raise E.err(E.NOT_SERIALIZABLE, "value", "nested too deeply to serialize") from None
+    payload = [FORMAT, program_version(rt), w.codes, w.objects, root]
+    return MAGIC + msgpack.packb(payload, use_bin_type=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _corrupt(msg: str) -> TurmericError:
+    return E.err(E.CORRUPT_DATA, msg)
+
+
+def unpack_envelope(data: Any) -> tuple[str, list[Any], list[Any], Any]:
+    """Check the frame of the bytes: (program version, code table, objects, root)."""
+    if data.__class__ is not bytes:
+        raise _corrupt("deserialize: expected bytes")
+    if not data.startswith(MAGIC):
+        raise _corrupt("deserialize: not a Turmeric serialized value (bad magic bytes)")
+    try:
+        payload = msgpack.unpackb(
+            data[len(MAGIC) :], raw=False, strict_map_key=False, use_list=True
+        )
+    except Exception as e:
+        raise _corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
+    if payload.__class__ is not list or len(payload) != 5:
+        raise _corrupt("deserialize: malformed envelope")
+    fmt, prog, codes, objects, root = payload
+    if fmt != FORMAT:
+        raise _corrupt(f"deserialize: unsupported format version {fmt!r} (this runtime reads {FORMAT})")
+    if prog.__class__ is not str or codes.__class__ is not list or objects.__class__ is not list:
+        raise _corrupt("deserialize: malformed envelope")
+    if len(codes) % 2 or not all(c.__class__ is str for c in codes):
+        raise _corrupt("deserialize: malformed code table")
+    if not all(o.__class__ is list and o and o[0].__class__ is int for o in objects):
+        raise _corrupt("deserialize: malformed object table")
+    return prog, codes, objects, root
+
+
+class Reader:
+    def __init__(self, rt: Any, prog: str, codes: list[str], objects: list[list[Any]]) -> None:
+        self.rt = rt
+        self.prog = prog
+        self.code_syms = codes
+        self.codes: list[Code | None] = [None] * (len(codes) // 2)
+        self.records = objects
+        self.built: list[Any] = [_UNBUILT] * len(objects)
+        self.frame_checks: list[tuple[Closure, Code]] = []
+
+    def code(self, i: Any) -> Code:
+        if i.__class__ is not int or not 0 <= i < len(self.codes):
+            raise _corrupt(f"deserialize: bad code index {i!r}")
+        c = self.codes[i]
+        if c is None:
+            sym, ver = self.code_syms[2 * i], self.code_syms[2 * i + 1]
+            from .machine import SPECIAL
+
+            special = SPECIAL.get(sym)
+            c = special.code if special is not None else self.rt.find_code(sym)
+            if c is None:
+                raise E.err(E.MISSING_FUNCTION, sym)
+            if c.version != ver:
+                raise E.err(E.SCHEMA_MISMATCH, sym, self.prog)
+            self.codes[i] = c
+        return c
+
+    def val(self, x: Any, limit: int) -> Any:
+        c = x.__class__
+        if c is msgpack.ExtType:
+            code, data = x.code, x.data
+            if code == X_REF:
+                if len(data) != 4:
+                    raise _corrupt("deserialize: bad reference")
+                (i,) = _IDX.unpack(data)
+                if i >= len(self.built):
+                    raise _corrupt(f"deserialize: reference {i} out of range")
+                v = self.built[i]
+                if v is _UNBUILT or (i >= limit and self.records[i][0] not in _SHELLS):
+                    raise _corrupt(f"deserialize: reference {i} points forward")
+                return v
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                raise _corrupt("deserialize: bad text in an atom") from None
+            if code == X_KW:
+                return Keyword(text)
+            if code == X_SYM:
+                return Symbol(text)
+            if code == X_BIGINT:
+                try:
+                    return int(text)
+                except ValueError:
+                    raise _corrupt("deserialize: bad big integer") from None
+            if code == X_BUILTIN:
+                from .builtins.registry import BY_SYMBOL
+
+                b = BY_SYMBOL.get(text)
+                if b is None:
+                    raise E.err(E.MISSING_FUNCTION, text)
+                return b
+            if code == X_GLOBAL:
+                mod, _, name = text.rpartition(".")
+                m = self.rt.modules.get(mod) or self.rt.load_module(mod, defs_only=True)
+                cell = m.cells.get(name)
+                if cell is None or not cell.bound:
+                    raise E.err(E.MISSING_FUNCTION, text)
+                return cell.value
+            if code == X_STYPE:
+                return self.struct_type(text)
+            raise _corrupt(f"deserialize: unknown extension type {code}")
+        if c is list or c is dict:
+            raise _corrupt("deserialize: unexpected raw container")
+        return x
+
+    def struct_type(self, qualified: str) -> StructType:
+        t = self.rt.structs.get(qualified)
+        if t is None:
+            mod = qualified.rpartition(".")[0]
+            if mod and mod not in self.rt.modules:
+                try:
+                    self.rt.load_module(mod, defs_only=True)
+                except TurmericError:
+                    pass
+            t = self.rt.structs.get(qualified)
+        if t is None:
+            raise E.err(E.MISSING_FUNCTION, qualified)
+        return t
+
+    def build(self, root: Any) -> Any:
+        recs = self.records
+        built = self.built
+        # phase 1: shells for objects with identity
+        for i, r in enumerate(recs):
+            tag = r[0]
+            if tag == R_REF:
+                built[i] = Ref(None)
+            elif tag == R_BOX:
+                built[i] = Box(None)
+            elif tag == R_CLOSURE:
+                built[i] = Closure.__new__(Closure)
+            elif tag == R_FRAME:
+                built[i] = Frame.__new__(Frame)
+            elif tag == R_CONT:
+                built[i] = Continuation.__new__(Continuation)
+            elif tag not in (R_LIST, R_VEC, R_MAP, R_STRUCT, R_CUSTOM, R_RESOURCE):
+                raise _corrupt(f"deserialize: unknown record tag {tag}")
+        # phase 2: immutable values, in index order (children come first)
+        for i, r in enumerate(recs):
+            tag = r[0]
+            if tag in _SHELLS:
+                continue
+            if tag == R_LIST:
+                built[i] = tlist([self.val(x, i) for x in r[1:]])
+            elif tag == R_VEC:
+                built[i] = TVector([self.val(x, i) for x in r[1:]])
+            elif tag == R_MAP:
+                if len(r) % 2 != 1:
+                    raise _corrupt("deserialize: map with a key but no value")
+                d = {}
+                for j in range(1, len(r), 2):
+                    k = self.val(r[j], i)
+                    try:
+                        d[k] = self.val(r[j + 1], i)
+                    except TypeError:
+                        raise _corrupt("deserialize: unhashable map key") from None
+                built[i] = TMap(d)
+            elif tag == R_STRUCT:
+                if len(r) < 2 or r[1].__class__ is not str:
+                    raise _corrupt("deserialize: malformed struct")
+                t = self.struct_type(r[1])
+                vals = tuple(self.val(x, i) for x in r[2:])
+                if len(vals) != len(t.fields):
+                    raise E.err(E.SCHEMA_MISMATCH, t.qualified, self.prog)
+                built[i] = Struct(t, vals)
+            else:  # custom hooks
+                built[i] = self.hook(tag, r, i)
+        # phase 3: fill the shells
+        for i, r in enumerate(recs):
+            tag = r[0]
+            if tag not in _SHELLS:
+                continue
+            o = built[i]
+            n = len(recs)
+            if tag == R_REF or tag == R_BOX:
+                if len(r) != 2:
+                    raise _corrupt("deserialize: malformed ref")
+                o.value = self.val(r[1], n)
+            elif tag == R_CLOSURE:
+                if len(r) < 2:
+                    raise _corrupt("deserialize: malformed closure")
+                code = self.code(r[1])
+                env = tuple(self.val(x, n) for x in r[2:])
+                if len(env) != len(code.free_names):
+                    raise _corrupt(f"deserialize: closure of {code.symbol} has the wrong number of captured values")
+                o.code = code
+                o.env = env
+            elif tag == R_FRAME:
+                self.fill_frame(o, r, n)
+            else:
+                if len(r) < 2 or r[1].__class__ is not bool:
+                    raise _corrupt("deserialize: malformed continuation")
+                frames = tuple(self.val(x, n) for x in r[2:])
+                if not all(f.__class__ is Frame for f in frames):
+                    raise _corrupt("deserialize: continuation holds something that is not a frame")
+                o.frames = frames
+                o.resumable = r[1]
+        for clo, code in self.frame_checks:
+            if getattr(clo, "code", None) is not code:
+                raise _corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
+        for o in built:
+            if o.__class__ is Continuation and not hasattr(o, "frames"):
+                raise _corrupt("deserialize: continuation never filled")
+        return self.val(root, len(recs))
+
+    def fill_frame(self, o: Frame, r: list[Any], n: int) -> None:
+        if len(r) < 4 or r[2].__class__ is not int:
+            raise _corrupt("deserialize: malformed frame")
+        code = self.code(r[1])
+        pc = r[2]
+        from .machine import SPECIAL
+
+        special = SPECIAL.get(code.symbol)
+        if special is not None:
+            clo = special
+        else:
+            clo = self.val(r[3], n) if r[3] is not None else Closure(code, ())
+            if clo.__class__ is not Closure:
+                raise _corrupt(f"deserialize: frame of {code.symbol} has a bad closure")
+            self.frame_checks.append((clo, code))
+        L = [self.val(x, n) for x in r[4:]]
+        if special is None and (len(L) != code.nslots or not 0 <= pc < code.nblocks):
+            raise _corrupt(f"deserialize: frame of {code.symbol} does not fit its code")
+        o.fn = code.fn
+        o.pc = pc
+        o.L = L
+        o.parent = None
+        o.clo = clo
+
+    def hook(self, tag: int, r: list[Any], i: int) -> Any:
+        if len(r) != 3 or r[1].__class__ is not str:
+            raise _corrupt("deserialize: malformed custom value")
+        label = r[1]
+        key: Any = label
+        if "." in label:
+            key = self.struct_type(label)
+        cls, method = (SERIALIZABLE, "deserialize") if tag == R_CUSTOM else (RESOURCE_SERIALIZABLE, "unmarshal")
+        impl = cls.impls[method].get(key)
+        if impl is None:
+            raise E.err(E.MISSING_FUNCTION, f"{cls.name} {method} for {label}")
+        inner = self.val(r[2], i)
+        return self.rt.machine.apply(impl, (inner,))
+
+
+_UNBUILT = object()
+
+
+def deserialize(rt: Any, data: Any) -> Any:
+    """Rebuild a value; every failure is a Turmeric error (corrupt-data, missing-function,
+    schema-mismatch), never a Python exception."""
+    prog, codes, objects, root = unpack_envelope(data)
+    rd = Reader(rt, prog, codes, objects)
+    try:
+        return rd.build(root)
+    except TurmericError:
+        raise
+    except RecursionError:
+        raise _corrupt("deserialize: data nested too deeply") from None
+    except Exception as e:
+        raise _corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None

@@ -1,0 +1,1 @@
+"""tmweb.web: the web framework (Starlette app, routes in .tm, suspend/resume, stores)."""
