@@ -187,7 +187,9 @@ def render(rows: list[tuple[str, float, float]], repeat: int) -> str:
         verdict = (
             "meets the goal"
             if fib_ratio <= FIB_GOAL
-            else "within the bar" if fib_ratio <= FIB_BAR else "OVER the bar"
+            else "within the bar"
+            if fib_ratio <= FIB_BAR
+            else "OVER the bar"
         )
         bar += f" This run: {fib_ratio:.1f}x ({verdict})."
     lines.append(bar)

@@ -36,7 +36,8 @@ def check_dir(root: str) -> int:
             m = rt.load_module(name, defs_only=True)
         except TurmericError as e:
             problems += 1
-            print(f"{os.path.relpath(path)}: {e.format()}", file=sys.stderr)
+            text = e.format()
+            print(text if path in text or (e.pos and e.pos.file == path) else f"{path}: {text}", file=sys.stderr)
             continue
         for cell_name, pos in sorted(m.unresolved.items()):
             c = m.cells.get(cell_name)
@@ -45,7 +46,8 @@ def check_dir(root: str) -> int:
                 where = f"{pos}" if pos else os.path.relpath(path)
                 print(f"{where}: unbound symbol {cell_name}", file=sys.stderr)
     if problems:
-        print(f"{problems} problem{'s' if problems != 1 else ''} in {len(files)} modules", file=sys.stderr)
+        mods = f"{len(files)} module{'s' if len(files) != 1 else ''}"
+        print(f"{problems} problem{'s' if problems != 1 else ''} in {mods}", file=sys.stderr)
         return 1
     print(f"ok: {len(files)} module{'s' if len(files) != 1 else ''} compiled")
     return 0

@@ -68,6 +68,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     return _guard(lambda: check_dir(args.dir))
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .inspect import describe
+    from .lang.modules import default_roots
+    from .lang.runtime import Runtime
+
+    target = args.target
+    if not os.path.isfile(target):
+        print(f"error: no such file: {target} (inspecting a token needs `tmweb serve`'s store: "
+              "pass --store with the token)", file=sys.stderr)
+        return EXIT_ERROR
+
+    def go() -> int:
+        with open(target, "rb") as f:
+            data = f.read()
+        root = args.root or os.path.dirname(os.path.abspath(target))
+        rt = Runtime(roots=default_roots(root))
+        print(describe(data, rt))
+        return 0
+
+    return _guard(go)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tmweb", description="tmweb: continuation-based web framework and the Turmeric language."
@@ -85,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="compile every module under DIR and report errors")
     c.add_argument("dir", help="an app or source folder")
     c.set_defaults(fn=cmd_check)
+
+    i = sub.add_parser("inspect", help="show a serialized continuation or value")
+    i.add_argument("target", help="a file written with (write-file path (serialize v))")
+    i.add_argument("--root", help="folder of the modules whose code it holds (default: the file's folder)")
+    i.set_defaults(fn=cmd_inspect)
     return p
 
 

@@ -73,6 +73,12 @@ def repl(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
                 line = line.rstrip("\n")
         except EOFError:
             out.write("\n")
+            if buf.strip():
+                try:
+                    read_all(buf, "<repl>")
+                except TurmericError as e:
+                    print(e.format(), file=sys.stderr if stdout is None else out)
+                    return 1
             return 0
         except KeyboardInterrupt:
             out.write("\n")

@@ -269,7 +269,7 @@ class FnGen:
                 exprs[i] = f"L[{s}]"
             elif m[0] == end_block:
                 # later forms emitted statements in this block: keep evaluation order
-                if len(self.blocks[m[0]]) > m[1] and not _is_constant(e) and e != "v":
+                if len(self.blocks[m[0]]) > m[1] and not _is_stable(e):
                     t = self.temp()
                     self.insert(m, f"{t} = {e}")
                     exprs[i] = t
@@ -308,7 +308,10 @@ class FnGen:
                 raise _arity_syntax(b, len(args), x.pos or self.cur_pos)
             es = self.comp_seq(args)
             fk = self.const(b.fn, f"builtin:{b.symbol}")
-            return self.deliver(special.inline_call(fk, b.name, es), ctx)
+            # its own statement, so an error it raises maps to this call's position
+            t = self.temp()
+            self.emit(f"{t} = {special.inline_call(fk, b.name, es)}")
+            return self.deliver(t, ctx)
         es = self.comp_seq([h, *args])
         return self.call(es[0], es[1:], ctx, x.pos)
 
@@ -462,6 +465,16 @@ def _is_constant(e: str) -> bool:
     return e in ("None", "True", "False") or e.startswith("K") and e[1:].isdigit() or _is_num(e) or (
         e[:1] in "'\"" and e[-1:] in "'\""
     )
+
+
+def _is_stable(e: str) -> bool:
+    """An expression no later statement of the same evaluation can change: a constant,
+    a temp (assigned once), an unboxed slot (assigned only where it is bound)."""
+    if _is_constant(e) or e == "F.clo":
+        return True
+    if e[:1] == "t" and e[1:].isdigit():
+        return True
+    return e[:2] in ("L[", "E[") and e.endswith("]") and e[2:-1].isdigit()
 
 
 def _is_num(e: str) -> bool:

@@ -75,7 +75,9 @@ class TurmericError(Exception):
         from .printer import pr_str
 
         v = self.value
-        head = f"{v.type.name}: " if isinstance(v, Struct) else "uncaught: "
+        head = f"{v.type.name}: " if isinstance(v, Struct) and v.type is not ERROR else ""
+        if not isinstance(v, Struct):
+            head = "uncaught throw of "
         text = describe(v) if isinstance(v, Struct) else pr_str(v)
         lines = [f"error: {head}{text}"]
         if self.pos is not None and not self.trace and not text.startswith(str(self.pos)):

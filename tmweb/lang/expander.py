@@ -165,6 +165,8 @@ def _instance(form: TList) -> Any:
         _need(mx[1].__class__ is TVector, f"instance: method {mx[0].name} needs a parameter vector", m)
         impls.append(mx[0])
         impls.append(L(m.pos, S("fn", m.pos), mx[1], *_body_after_params(mx, 2)))
+    if not impls:  # only `...`: a declaration of an instance the runtime provides
+        return None
     return L(form.pos, S("%instance", form.pos), cls, typ, *impls)
 
 

@@ -26,7 +26,19 @@ from . import errors as E
 from .classes import RESOURCE_SERIALIZABLE, SERIALIZABLE, builtin_type_name, type_key, type_label
 from .code import Builtin, Closure, Code, Continuation, Frame
 from .errors import TurmericError
-from .values import Box, FileHandle, Keyword, Ref, Struct, StructType, Symbol, TList, TMap, TVector, tlist
+from .values import (
+    Box,
+    FileHandle,
+    Keyword,
+    Ref,
+    Struct,
+    StructType,
+    Symbol,
+    TList,
+    TMap,
+    TVector,
+    tlist,
+)
 
 MAGIC = b"TMK\x01"
 FORMAT = 1
@@ -365,6 +377,10 @@ class Reader:
     def build(self, root: Any) -> Any:
         recs = self.records
         built = self.built
+        # resolve every code symbol first: this loads the modules that define them, whose
+        # `instance` forms register the hooks the records below may need
+        for i in range(len(self.codes)):
+            self.code(i)
         # phase 1: shells for objects with identity
         for i, r in enumerate(recs):
             tag = r[0]
