@@ -36,6 +36,7 @@ class ModuleCompiler:
         self.rt = rt
         self.module = module
         self.top: FnGen | None = None
+        self._expanded: dict[int, tuple[Any, Any]] = {}
 
     # -- names -----------------------------------------------------------------------
     def global_cell(self, name: str) -> Cell | None:
@@ -94,7 +95,18 @@ class ModuleCompiler:
 
     # -- macros ----------------------------------------------------------------------
     def expand_head(self, form: Any) -> Any:
-        """Expand derived forms and macros at the head of `form`."""
+        """Expand derived forms and macros at the head of `form` (memoized: the boxing
+        analysis and the compiler both ask for the same forms)."""
+        if form.__class__ is not TList:
+            return form
+        hit = self._expanded.get(id(form))
+        if hit is not None and hit[0] is form:
+            return hit[1]
+        out = self._expand_head(form)
+        self._expanded[id(form)] = (form, out)
+        return out
+
+    def _expand_head(self, form: Any) -> Any:
         while form.__class__ is TList and form.count and form.head.__class__ is Symbol:
             name = form.head.name
             if name in SPECIAL_FORMS:
@@ -135,7 +147,7 @@ class ModuleCompiler:
     # -- top-level forms -------------------------------------------------------------
     def compile_toplevel(self, form: Any, symbol: str, hint: str | None = None) -> Code:
         g = FnGen(self, None, symbol, symbol.rpartition("/")[2], getattr(form, "pos", None))
-        g.set_names = set_targets([form])
+        g.set_names = set_targets([form], self.expand_head)
         self.top = g
         try:
             if hint is not None:

@@ -270,7 +270,7 @@ def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None) -> Any:
         body = body[2:]
     symbol = g.child_symbol(hint or selfname)
     child = FnGen(g.mc, g, symbol, hint or selfname or "fn", x.pos or g.cur_pos)
-    child.set_names = set_targets(body)
+    child.set_names = set_targets(body, g.mc.expand_head)
     if selfname:
         child.scopes[0][selfname] = SelfRef(selfname)
     params = [child.bind(n, n in child.set_names) for n in names]
@@ -290,17 +290,27 @@ def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None) -> Any:
     return g.deliver(f"Closure({kc}, ({caps},))", ctx)
 
 
-def set_targets(forms: Any) -> set[str]:
-    """Names assigned by `set!` anywhere in `forms` (nested functions included)."""
+def set_targets(forms: Any, expand: Any = None) -> set[str]:
+    """Names assigned by `set!` anywhere in `forms` (nested functions included), after
+    macro expansion, so a macro that expands to `set!` boxes its target too."""
     out: set[str] = set()
     stack = list(forms)
     while stack:
         y = stack.pop()
         c = y.__class__
         if c is TList:
-            if head_name(y) == "set!" and y.count >= 2 and y.tail.head.__class__ is Symbol:
+            if expand is not None and y.count and y.head.__class__ is Symbol:
+                try:
+                    y = expand(y)
+                except Exception:  # reported with its position when the form compiles
+                    pass
+                if y.__class__ is not TList:
+                    stack.append(y)
+                    continue
+            h = head_name(y)
+            if h == "set!" and y.count >= 2 and y.tail.head.__class__ is Symbol:
                 out.add(y.tail.head.name)
-            if head_name(y) != "quote":
+            if h != "quote":
                 stack.extend(y)
         elif c is TVector:
             stack.extend(y)
