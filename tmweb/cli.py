@@ -90,11 +90,41 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return _guard(go)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web.serve import serve
+
+    return _guard(
+        lambda: serve(
+            args.app_dir,
+            host=args.host,
+            port=args.port,
+            store=args.store,
+            secret_key=args.secret_key,
+            ttl=args.ttl,
+            workers=args.workers,
+            reload=args.reload,
+            debug=args.debug,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tmweb", description="tmweb: continuation-based web framework and the Turmeric language."
     )
     sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve a tmweb app folder over HTTP")
+    s.add_argument("app_dir", help="the app folder (.tm modules, templates/, static/)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    s.add_argument("--store", default=None, help="redis://host:6379/0 or sqlite:///path (default: SQLite in APP_DIR/.tmweb; env TMWEB_STORE)")
+    s.add_argument("--secret-key", default=None, help="signing key(s), comma-separated, newest first (env TMWEB_SECRET_KEY)")
+    s.add_argument("--ttl", type=int, default=3600, help="seconds a continuation stays resumable")
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--reload", action="store_true", help="restart when .tm or template files change")
+    s.add_argument("--debug", action="store_true", help="error pages with Turmeric stack traces (default unless TMWEB_ENV=production)")
+    s.set_defaults(fn=cmd_serve)
 
     r = sub.add_parser("run", help="run a Turmeric program")
     r.add_argument("file", help="the main .tm file")

@@ -35,6 +35,14 @@ class ExitRequest(BaseException):
         self.code = code
 
 
+class HostError(Exception):
+    """An error of the host program (a store that is down...) raised inside a built-in.
+
+    It aborts the run instead of becoming a Turmeric error, so the host can answer it
+    (a web server with 503) rather than the program catching it.
+    """
+
+
 class _Halt(Exception):
     pass
 
@@ -108,7 +116,7 @@ class Machine:
                 self.v = f.fn(*args)
             except TurmericError as e:
                 return self.throw(F, e.value, e.pos)
-            except (ExitRequest, StepLimitExceeded, _Halt, _Pause):
+            except (ExitRequest, StepLimitExceeded, _Halt, _Pause, HostError):
                 raise
             except Exception as e:
                 return self.throw(F, python_error_value(e, f.name))
@@ -202,7 +210,7 @@ class Machine:
                 return (0, M.v, None)
             except _Pause as p:
                 return (2, F, p.awaitable)
-            except (ExitRequest, StepLimitExceeded):
+            except (ExitRequest, StepLimitExceeded, HostError):
                 raise
             except TurmericError as e:
                 if getattr(e, "unwound", False):  # reached this run's halt frame
@@ -242,6 +250,8 @@ class Machine:
                     self.v = _await_sync(b)
                 except TurmericError as e:
                     F = self.throw(F, e.value, e.pos)
+                except HostError:
+                    raise
                 except Exception as e:
                     F = self.throw(F, python_error_value(e))
             else:
@@ -260,6 +270,8 @@ class Machine:
                     self.v = await b
                 except TurmericError as e:
                     F = self.throw(F, e.value, e.pos)
+                except HostError:
+                    raise
                 except Exception as e:
                     F = self.throw(F, python_error_value(e))
             else:

@@ -1,0 +1,380 @@
+"""`tmweb.App`: an ASGI app serving a folder of Turmeric modules.
+
+Every request runs its handler on a fresh machine under a delimiter. `send/suspend`
+stores the rest of the handler and answers with a page; `/k/{token}` loads it back and
+resumes it with the request's data. Everything the app needs is set up in `__init__`
+(Starlette does not run a mounted app's lifespan); the store opens on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from ..check import find_modules
+from ..lang import serialize as S
+from ..lang.code import Closure, Continuation
+from ..lang.errors import TurmericError
+from ..lang.expander import DERIVED, L, S as Sym, derived
+from ..lang.machine import Machine, StepLimitExceeded, resume
+from ..lang.modules import default_roots, module_name_for
+from ..lang.runtime import Runtime
+from ..lang.values import Keyword, Struct, TMap, TVector
+from . import builtins as web_builtins
+from . import pages
+from .builtins import CURRENT, RESPONSE, RequestCtx
+from .convert import multi_to_map
+from .errors import ConfigError, StoreUnavailable
+from .stores import Store, open_store
+from .tokens import TokenExpired, TokenInvalid, Tokens, redact
+
+log = logging.getLogger("tmweb")
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+SECURITY_HEADERS = {"referrer-policy": "same-origin", "x-content-type-options": "nosniff"}
+
+
+@derived("defroute")
+def _defroute(form: Any) -> Any:
+    from ..lang.errors import syntax_error
+
+    xs = list(form)
+    if (
+        len(xs) < 4
+        or xs[1].__class__ is not Sym("x").__class__
+        or xs[1].name not in METHODS
+        or not isinstance(xs[2], str)
+        or xs[3].__class__ is not TVector
+    ):
+        raise syntax_error(
+            '(defroute METHOD "/path/{id}" [req] body...) expected, METHOD one of ' + " ".join(METHODS),
+            form.pos,
+        )
+    p = form.pos
+    name = Sym(f"{xs[1].name} {xs[2]}", p)
+    fn = L(p, Sym("fn", p), xs[3], *xs[4:])
+    return L(p, Sym("do", p), L(p, Sym("def", p), name, fn), L(p, Sym("%defroute", p), xs[1].name, xs[2], name))
+
+
+assert "defroute" in DERIVED
+
+
+class App:
+    """An ASGI app for the tmweb app in `app_dir`."""
+
+    def __init__(
+        self,
+        app_dir: str,
+        store: str | Store | None = None,
+        secret_key: str | list[str] | None = None,
+        debug: bool = False,
+        ttl: int = 3600,
+        *,
+        max_body_bytes: int = 1 << 20,
+        max_continuation_bytes: int = 1 << 20,
+        max_steps: int = 10_000_000,
+    ) -> None:
+        self.app_dir = os.path.abspath(app_dir)
+        if not os.path.isdir(self.app_dir):
+            raise ConfigError(f"app folder not found: {app_dir}")
+        self.debug = debug
+        self.ttl = int(ttl)
+        self.max_body_bytes = max_body_bytes
+        self.max_continuation_bytes = max_continuation_bytes
+        self.max_steps = max_steps
+        self.tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir))
+        self._store_spec = store
+        self._store: Store | None = store if (store is not None and not isinstance(store, str)) else None
+        self.routes: list[tuple[str, str, Any]] = []
+        self.rt = Runtime(roots=default_roots(self.app_dir))
+        web_builtins.install(self.rt, self)
+        self.jinja = self._make_jinja()
+        for path in find_modules(self.app_dir):
+            if os.sep + "templates" + os.sep in path or os.sep + "static" + os.sep in path:
+                continue
+            self.rt.load_module(module_name_for(path, self.app_dir))
+        self.starlette = Starlette(debug=False, routes=self._routes())
+
+    # -- setup -----------------------------------------------------------------------
+    def add_route(self, method: Any, path: Any, fn: Any) -> None:
+        """Called by `(defroute ...)` as a module loads."""
+        self.routes.append((str(method), str(path), fn))
+
+    def _routes(self) -> list[Any]:
+        out: list[Any] = []
+        by_path: dict[str, dict[str, Any]] = {}
+        for method, path, fn in self.routes:
+            by_path.setdefault(path, {})[method] = fn
+        for path, methods in by_path.items():
+            out.append(Route(path, self._endpoint(methods), methods=list(methods)))
+        out.append(Route("/k/{token}", self._resume_endpoint, methods=["GET", "POST"]))
+        static = os.path.join(self.app_dir, "static")
+        if os.path.isdir(static):
+            out.append(Mount("/static", app=StaticFiles(directory=static), name="static"))
+        return out
+
+    def _make_jinja(self) -> Environment:
+        loaders: list[Any] = []
+        app_templates = os.path.join(self.app_dir, "templates")
+        if os.path.isdir(app_templates):
+            loaders.append(FileSystemLoader(app_templates))
+        loaders.append(PrefixLoader({"tmweb": FileSystemLoader(pages.PAGES_DIR)}))
+        env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        env.globals["url_for"] = web_builtins.url_for
+        return env
+
+    def render_template(self, name: str, ctx: dict[str, Any]) -> str:
+        from jinja2 import TemplateNotFound
+
+        try:
+            return self.jinja.get_template(name).render(**ctx)
+        except TemplateNotFound:
+            from ..lang.errors import user_error
+
+            raise user_error(f"render: template {name} not found in {os.path.join(self.app_dir, 'templates')}") from None
+
+    # -- store -----------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            spec = self._store_spec if isinstance(self._store_spec, str) else None
+            self._store = open_store(spec or os.environ.get("TMWEB_STORE"), self.app_dir)
+        return self._store
+
+    async def store_put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
+        await self.store.put(key, data, ttl, once)
+
+    async def load_token_value(self, token: str) -> Any:
+        """The continuation (or function) behind a token, for `load-continuation`."""
+        from ..lang.errors import user_error
+
+        try:
+            td = self.tokens.check(token)
+        except TokenInvalid:
+            raise user_error("load-continuation: the token is not valid (tampered or from another server)") from None
+        except TokenExpired:
+            raise user_error("load-continuation: the token has expired") from None
+        data = await self.store.get(td.key, td.once)
+        if data is None:
+            raise user_error("load-continuation: no continuation under this token (expired, unknown or used)")
+        return S.deserialize(self.rt, data)
+
+    # -- ASGI ------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            async def send_with_headers(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers", []))
+                    present = {k.lower() for k, _ in headers}
+                    for k, v in SECURITY_HEADERS.items():
+                        if k.encode() not in present:
+                            headers.append((k.encode(), v.encode()))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.starlette(scope, receive, send_with_headers)
+            return
+        await self.starlette(scope, receive, send)
+
+    def _endpoint(self, methods: dict[str, Any]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            fn = methods[request.method]
+            try:
+                req = await self.request_value(request)
+            except _TooLarge:
+                return self.page(request, "too_large.html", 413, limit=self.max_body_bytes)
+            return await self.run(request, fn, (req,))
+
+        return endpoint
+
+    async def _resume_endpoint(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        try:
+            td = self.tokens.check(token)
+        except TokenInvalid:
+            return self.page(request, "bad_token.html", 400)
+        except TokenExpired:
+            return self.page(request, "expired.html", 410)
+        try:
+            req = await self.request_value(request)
+        except _TooLarge:
+            return self.page(request, "too_large.html", 413, limit=self.max_body_bytes)
+        try:
+            blob = await self.store.get(td.key, td.once)
+        except StoreUnavailable as e:
+            return self.unavailable(request, e)
+        if blob is None:
+            return self.page(request, "expired.html", 410)
+        try:
+            k = S.deserialize(self.rt, blob)
+        except TurmericError as e:
+            log.warning("continuation %s cannot be resumed: %s", redact(token), e.message)
+            return self.page(request, "expired.html", 410, reason=e.message)
+        data = req.d[Keyword("form")] if request.method == "POST" else req.d[Keyword("query")]
+        if k.__class__ is Continuation:
+            return await self.run(request, _RESUME, (k, data))
+        if k.__class__ is Closure:
+            return await self.run(request, k, (data,))
+        return self.page(request, "expired.html", 410)
+
+    async def request_value(self, request: Request) -> TMap:
+        """The request as a Turmeric map: plain data, so it serializes with the handler."""
+        form = TMap()
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                raise _TooLarge()
+            body = bytearray()
+            try:
+                async for chunk in request.stream():
+                    body.extend(chunk)
+                    if len(body) > self.max_body_bytes:
+                        raise _TooLarge()
+            except ClientDisconnect:
+                pass
+            request._body = bytes(body)  # Starlette reads the cached body for form()
+            ctype = request.headers.get("content-type", "")
+            if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+                form = multi_to_map((await request.form()).multi_items())
+        K = Keyword
+        return TMap(
+            {
+                K("method"): request.method,
+                K("path"): request.url.path,
+                K("root-path"): request.scope.get("root_path", ""),
+                K("path-params"): TMap(dict(request.path_params)),
+                K("query"): multi_to_map(request.query_params.multi_items()),
+                K("headers"): TMap({k.lower(): v for k, v in request.headers.items()}),
+                K("cookies"): TMap(dict(request.cookies)),
+                K("form"): form,
+            }
+        )
+
+    async def run(self, request: Request, fn: Any, args: tuple[Any, ...]) -> Response:
+        """Run `fn(*args)` under a delimiter on a fresh machine; turn the result into a
+        response, and every failure into the right page."""
+        M = Machine(self.max_steps)
+        M.rt = self.rt
+        ctx_token = CURRENT.set(RequestCtx(request.scope.get("root_path", "")))
+        try:
+            result = await M.run_async(M.start(fn, args))
+            return self.to_response(result)
+        except TurmericError as e:
+            log.error("handler error on %s %s\n%s", request.method, _safe_path(request), e.format())
+            return self.error_page(request, e)
+        except StepLimitExceeded as e:
+            log.error("handler stopped on %s %s: %s", request.method, _safe_path(request), e)
+            return self.page(request, "busy.html", 503, reason=str(e))
+        except StoreUnavailable as e:
+            return self.unavailable(request, e)
+        finally:
+            CURRENT.reset(ctx_token)
+
+    def to_response(self, v: Any) -> Response:
+        if v.__class__ is str:
+            return HTMLResponse(v)
+        if v.__class__ is Struct and v.type is RESPONSE:
+            status, headers, body, ctype = v.vals
+            hdrs = {str(getattr(k, "name", k)): str(x) for k, x in headers.d.items()}
+            return Response(body, status_code=status, headers=hdrs, media_type=ctype)
+        if v is None:
+            return Response(status_code=204)
+        from ..lang.errors import type_error
+        from ..lang.printer import pr_str
+
+        raise type_error(
+            f"a handler returned {pr_str(v)[:80]}; return a string, (render ...), (html ...), "
+            "(json ...), (redirect ...) or (response ...)"
+        )
+
+    # -- pages -----------------------------------------------------------------------
+    def page(self, request: Request, name: str, status: int, **ctx: Any) -> Response:
+        start = (request.scope.get("root_path", "") or "") + "/"
+        body = self.jinja.get_template("tmweb/" + name).render(start_url=start, status=status, **ctx)
+        return HTMLResponse(body, status_code=status)
+
+    def unavailable(self, request: Request, e: Exception) -> Response:
+        log.error("store unavailable: %s", e)
+        return self.page(request, "unavailable.html", 503)
+
+    def error_page(self, request: Request, e: TurmericError) -> Response:
+        if not self.debug:
+            return self.page(request, "error.html", 500)
+        return self.page(request, "debug.html", 500, message=e.message, kind=_kind(e),
+                         frames=pages.frames_with_source(e))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+_RESUME = None  # set below: the `resume` built-in, started directly under a halt frame
+
+
+def _kind(e: TurmericError) -> str:
+    v = e.value
+    return v.type.name if v.__class__ is Struct else "throw"
+
+
+def _safe_path(request: Request) -> str:
+    import re
+
+    return re.sub(r"/k/([^/?]{8})[^/?]*", r"/k/\1…", request.url.path)
+
+
+def resolve_secret_keys(secret_key: str | list[str] | None, app_dir: str) -> list[str]:
+    """Keys from the argument, else TMWEB_SECRET_KEY (comma-separated, newest first), else
+    in development a random key kept in APP_DIR/.tmweb/secret_key."""
+    if isinstance(secret_key, str):
+        keys = [k for k in secret_key.split(",") if k]
+    elif secret_key:
+        keys = list(secret_key)
+    else:
+        env = os.environ.get("TMWEB_SECRET_KEY", "")
+        keys = [k for k in env.split(",") if k]
+    if keys:
+        return keys
+    if os.environ.get("TMWEB_ENV") == "production":
+        raise ConfigError(
+            "TMWEB_ENV=production needs a secret key: set TMWEB_SECRET_KEY (or --secret-key); "
+            "tokens signed with a random key would die with the process"
+        )
+    folder = os.path.join(app_dir, ".tmweb")
+    path = os.path.join(folder, "secret_key")
+    try:
+        with open(path, encoding="utf-8") as f:
+            key = f.read().strip()
+        if key:
+            return [key]
+    except OSError:
+        pass
+    os.makedirs(folder, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key)
+    return [key]
+
+
+def _install_resume() -> None:
+    from ..lang.builtins.registry import REGISTRY
+
+    global _RESUME
+    _RESUME = REGISTRY["resume"]
+    assert _RESUME.fn is resume
+
+
+_install_resume()

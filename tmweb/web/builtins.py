@@ -1,0 +1,226 @@
+"""The Turmeric functions a tmweb app gets: request accessors, responses, suspension.
+
+They are installed into one app's runtime (its `core` module), bound to that app: the
+same process may serve several apps. Per-request state (the mount prefix) comes from a
+context variable set around each handler run.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..lang import serialize as S
+from ..lang.code import ASYNC, Builtin, Closure, Continuation
+from ..lang.errors import type_error, user_error
+from ..lang.printer import pr_str
+from ..lang.values import Keyword, Struct, StructType, TMap, TVector
+from . import hiccup
+from .convert import to_python
+from .errors import ContinuationTooLarge
+
+#: What a handler may return besides a string: status, headers (map), body, content type.
+RESPONSE = StructType("response", ("status", "headers", "body", "content-type"), "core")
+
+_PRELUDE = os.path.join(os.path.dirname(__file__), "prelude.tm")
+
+
+@dataclass
+class RequestCtx:
+    root_path: str
+
+
+CURRENT: contextvars.ContextVar[RequestCtx] = contextvars.ContextVar("tmweb_request")
+
+
+def root_path() -> str:
+    ctx = CURRENT.get(None)
+    return ctx.root_path if ctx is not None else ""
+
+
+def _kwargs(fname: str, args: tuple[Any, ...], allowed: set[str]) -> dict[str, Any]:
+    if len(args) % 2:
+        raise type_error(f"{fname}: options come in pairs like :status 404")
+    out = {}
+    for i in range(0, len(args), 2):
+        k = args[i]
+        if k.__class__ is not Keyword or k.name not in allowed:
+            raise type_error(f"{fname}: unknown option {pr_str(k)} (allowed: {', '.join(':' + a for a in sorted(allowed))})")
+        out[k.name] = args[i + 1]
+    return out
+
+
+def _req(fname: str, req: Any) -> TMap:
+    if req.__class__ is not TMap:
+        raise type_error(f"{fname}: expected the request map a handler receives, got {pr_str(req)}")
+    return req
+
+
+def _section(req: Any, fname: str, section: str) -> dict[Any, Any]:
+    v = _req(fname, req).d.get(Keyword(section))
+    return v.d if v.__class__ is TMap else {}
+
+
+def _str(fname: str, v: Any) -> str:
+    if v.__class__ is not str:
+        raise type_error(f"{fname}: expected a string, got {pr_str(v)}")
+    return v
+
+
+# --------------------------------------------------------------------------- request
+
+
+def path_param(req: Any, name: Any) -> Any:
+    return _section(req, "path-param", "path-params").get(_str("path-param", name))
+
+
+def query_param(req: Any, name: Any, default: Any = None) -> Any:
+    return _section(req, "query-param", "query").get(_str("query-param", name), default)
+
+
+def form_data(req: Any) -> TMap:
+    v = _req("form-data", req).d.get(Keyword("form"))
+    return v if v.__class__ is TMap else TMap()
+
+
+def request_method(req: Any) -> Any:
+    return _req("request-method", req).d.get(Keyword("method"))
+
+
+def request_path(req: Any) -> Any:
+    return _req("request-path", req).d.get(Keyword("path"))
+
+
+def header(req: Any, name: Any) -> Any:
+    return _section(req, "header", "headers").get(_str("header", name).lower())
+
+
+def cookie(req: Any, name: Any) -> Any:
+    return _section(req, "cookie", "cookies").get(_str("cookie", name))
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def html(*nodes: Any) -> str:
+    return "".join(hiccup.render(n) for n in nodes)
+
+
+def raw(s: Any) -> Struct:
+    return Struct(hiccup.RAW, (_str("raw", s),))
+
+
+def response(body: Any = "", *opts: Any) -> Struct:
+    kw = _kwargs("response", opts, {"status", "headers", "content-type"})
+    status = kw.get("status", 200)
+    if status.__class__ is not int or not 100 <= status <= 599:
+        raise type_error(f"response: :status must be an HTTP status code, got {pr_str(status)}")
+    headers = kw.get("headers", TMap())
+    if headers.__class__ is not TMap:
+        raise type_error("response: :headers must be a map of strings")
+    ctype = kw.get("content-type", "text/html; charset=utf-8")
+    if body is not None and body.__class__ not in (str, bytes):
+        raise type_error(f"response: body must be a string or bytes, got {pr_str(body)}")
+    return Struct(RESPONSE, (status, headers, body or "", ctype))
+
+
+def json_response(v: Any, *opts: Any) -> Struct:
+    import json
+
+    kw = _kwargs("json", opts, {"status", "headers"})
+    try:
+        body = json.dumps(to_python(v), ensure_ascii=False)
+    except (TypeError, ValueError) as e:
+        raise type_error(f"json: cannot encode {pr_str(v)[:80]}: {e}") from None
+    return Struct(RESPONSE, (kw.get("status", 200), kw.get("headers", TMap()), body, "application/json"))
+
+
+def redirect(url: Any, *opts: Any) -> Struct:
+    kw = _kwargs("redirect", opts, {"status"})
+    url = _str("redirect", url)
+    headers = TMap({"location": url})
+    return Struct(RESPONSE, (kw.get("status", 302), headers, "", "text/html; charset=utf-8"))
+
+
+def url_for(path: Any) -> str:
+    path = _str("url-for", path)
+    if not path.startswith("/"):
+        path = "/" + path
+    return root_path() + path
+
+
+def continuation_url(token: Any) -> str:
+    return root_path() + "/k/" + _str("continuation-url", token)
+
+
+class WebBuiltins:
+    """The app-bound functions: rendering templates and storing continuations."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def render(self, name: Any, ctx: Any = None, *opts: Any) -> Struct:
+        kw = _kwargs("render", opts, {"status", "headers"})
+        name = _str("render", name)
+        if ctx is not None and ctx.__class__ is not TMap:
+            raise type_error(f"render: the context must be a map like {{:name \"Ann\"}}, got {pr_str(ctx)}")
+        body = self.app.render_template(name, to_python(ctx) if ctx is not None else {})
+        return Struct(RESPONSE, (kw.get("status", 200), kw.get("headers", TMap()), body, "text/html; charset=utf-8"))
+
+    async def save_continuation(self, k: Any, *opts: Any) -> str:
+        kw = _kwargs("save-continuation", opts, {"once", "ttl"})
+        if k.__class__ not in (Continuation, Closure):
+            raise type_error(f"save-continuation: expected a continuation or function, got {pr_str(k)}")
+        ttl = kw.get("ttl", self.app.ttl)
+        if ttl.__class__ is not int or ttl <= 0:
+            raise type_error(f"save-continuation: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
+        once = kw.get("once", False) not in (None, False)
+        data = S.serialize(self.app.rt, k)
+        if len(data) > self.app.max_continuation_bytes:
+            raise user_error(str(ContinuationTooLarge(len(data), self.app.max_continuation_bytes)))
+        token, td = self.app.tokens.new(ttl, once)
+        await self.app.store_put(td.key, data, ttl, once)
+        return token
+
+    async def load_continuation(self, token: Any) -> Any:
+        return await self.app.load_token_value(_str("load-continuation", token))
+
+
+def install(rt: Any, app: Any) -> None:
+    """Give `rt` the web functions and the send/suspend family (written in Turmeric)."""
+    wb = WebBuiltins(app)
+    core = rt.core
+    plain = {
+        "path-param": path_param,
+        "query-param": query_param,
+        "form-data": form_data,
+        "parse-form-data": form_data,
+        "request-method": request_method,
+        "request-path": request_path,
+        "header": header,
+        "cookie": cookie,
+        "html": html,
+        "raw": raw,
+        "response": response,
+        "json": json_response,
+        "redirect": redirect,
+        "url-for": url_for,
+        "continuation-url": continuation_url,
+        "render": wb.render,
+    }
+    for name, fn in plain.items():
+        core.define(name, Builtin(name, fn))
+    core.define("save-continuation", Builtin("save-continuation", wb.save_continuation, ASYNC))
+    core.define("load-continuation", Builtin("load-continuation", wb.load_continuation, ASYNC))
+    core.define("%defroute", Builtin("%defroute", app.add_route))
+    core.define("response?", Builtin("response?", lambda v: v.__class__ is Struct and v.type is RESPONSE))
+    rt.structs[RESPONSE.qualified] = RESPONSE
+    rt.structs[hiccup.RAW.qualified] = hiccup.RAW
+    rt.definition_heads.add("%defroute")
+    with open(_PRELUDE, encoding="utf-8") as f:
+        rt.exec_text(f.read(), core, _PRELUDE)
+
+
+__all__ = ["install", "RESPONSE", "CURRENT", "RequestCtx", "TVector"]

@@ -1,0 +1,109 @@
+"""`tmweb serve`: run an app folder under uvicorn, with workers and reload.
+
+Configuration travels to worker processes through TMWEB_* environment variables, so
+`--workers N` and `--reload` (which start fresh processes) see the same settings.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import re
+import sys
+from typing import Any
+
+_TOKEN_IN_PATH = re.compile(r"(/k/[^/?\s]{8})[^/?\s]*")
+
+
+class RedactTokens(logging.Filter):
+    """Access logs show only the first characters of a continuation token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_PATH.sub(r"\1…", record.msg)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    cfg.setdefault("filters", {})["redact_tokens"] = {"()": "tmweb.web.serve.RedactTokens"}
+    cfg["handlers"]["access"].setdefault("filters", []).append("redact_tokens")
+    cfg["loggers"]["tmweb"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return cfg
+
+
+def app_from_env() -> Any:
+    """The ASGI app for uvicorn's factory mode, configured from TMWEB_* variables."""
+    from .app import App
+
+    return App(
+        os.environ["TMWEB_APP_DIR"],
+        store=os.environ.get("TMWEB_STORE") or None,
+        secret_key=None,
+        debug=os.environ.get("TMWEB_DEBUG") == "1",
+        ttl=int(os.environ.get("TMWEB_TTL", "3600")),
+    )
+
+
+def serve(
+    app_dir: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    store: str | None = None,
+    secret_key: str | None = None,
+    ttl: int = 3600,
+    workers: int = 1,
+    reload: bool = False,
+    debug: bool = False,
+) -> int:
+    import uvicorn
+
+    from ..lang.errors import TurmericError
+    from .app import App, resolve_secret_keys
+    from .errors import TmwebError
+
+    app_dir = os.path.abspath(app_dir)
+    if not os.path.isdir(app_dir):
+        print(f"error: no such app folder: {app_dir}", file=sys.stderr)
+        return 1
+    production = os.environ.get("TMWEB_ENV") == "production"
+    try:
+        keys = resolve_secret_keys(secret_key, app_dir)
+    except TmwebError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    os.environ["TMWEB_APP_DIR"] = app_dir
+    os.environ["TMWEB_SECRET_KEY"] = ",".join(keys)
+    os.environ["TMWEB_TTL"] = str(ttl)
+    os.environ["TMWEB_DEBUG"] = "1" if (debug or not production) else "0"
+    if store:
+        os.environ["TMWEB_STORE"] = store
+    # compile the app once here, so mistakes are reported before the server starts
+    try:
+        App(app_dir, store=os.environ.get("TMWEB_STORE") or None, ttl=ttl)
+    except TurmericError as e:
+        print(e.format(), file=sys.stderr)
+        return 1
+    except TmwebError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    uvicorn.run(
+        "tmweb.web.serve:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if not reload else None,
+        reload=reload,
+        reload_dirs=[app_dir] if reload else None,
+        reload_includes=["*.tm", "*.html", "*.css"] if reload else None,
+        log_config=log_config(),
+        timeout_graceful_shutdown=5,
+    )
+    return 0
