@@ -53,6 +53,11 @@ class ModuleCompiler:
         if c is not None:
             return g.cell_read(c)
         if "." in name and not name.startswith(".") and not name.endswith("."):
+            from .builtins.registry import BY_SYMBOL
+
+            py = BY_SYMBOL.get(name)
+            if py is not None and py.symbol.partition(".")[0] not in ("core",):
+                return g.const(py, f"builtin:{py.symbol}")
             mod, member = self.module_member(name)
             if mod is not None:
                 cell = mod.cells.get(member)

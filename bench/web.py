@@ -1,0 +1,141 @@
+"""Flows per second of the add-two-numbers flow (GET, POST, POST): tmweb vs hand-written.
+
+Both servers run as `uvicorn`-served subprocesses with 1 worker and state in the same
+Redis; a keep-alive async client (httpx) drives complete flows with a few concurrent
+users for a fixed time. Writes its table to docs/benchmarks.md (section `web`).
+
+    python bench/web.py [--seconds 10] [--users 8] [--redis redis://127.0.0.1:6379/0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = re.compile(r'action="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+async def one_flow(c: httpx.AsyncClient, base: str) -> None:
+    r = await c.get(base + "/add")
+    url = ACTION.search(r.text).group(1)
+    r = await c.post(base + url, data={"n": "3"})
+    url = ACTION.search(r.text).group(1)
+    r = await c.post(base + url, data={"n": "4"})
+    assert "7" in r.text, r.text
+
+
+async def drive(base: str, seconds: float, users: int) -> float:
+    limits = httpx.Limits(max_keepalive_connections=users, max_connections=users)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as c:
+        for _ in range(5):  # warm up
+            await one_flow(c, base)
+        done = 0
+        stop = time.perf_counter() + seconds
+
+        async def user() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                await one_flow(c, base)
+                done += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(user() for _ in range(users)))
+        return done / (time.perf_counter() - t0)
+
+
+def start_redis() -> tuple[subprocess.Popen | None, str]:
+    port = free_port()
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise SystemExit("redis-server is needed: apt-get install redis-server")
+    p = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p, f"redis://127.0.0.1:{port}/0"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--users", type=int, default=8)
+    ap.add_argument("--redis", default=None)
+    args = ap.parse_args()
+    redis_proc = None
+    url = args.redis
+    if url is None:
+        redis_proc, url = start_redis()
+    env = {**os.environ, "TMWEB_ENV": "production", "TMWEB_SECRET_KEY": "bench", "BENCH_REDIS": url}
+    results = {}
+    try:
+        for name, cmd in (
+            ("tmweb", [sys.executable, "-m", "tmweb.cli", "serve", str(ROOT / "bench" / "web_app"),
+                       "--store", url, "--workers", "1"]),
+            ("hand-written Starlette", [sys.executable, "-m", "uvicorn", "bench.handwritten:app",
+                                        "--log-level", "warning", "--no-access-log"]),
+        ):
+            port = free_port()
+            full = [*cmd, "--port", str(port)]
+            p = subprocess.Popen(full, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                wait_port(port)
+                results[name] = asyncio.run(drive(f"http://127.0.0.1:{port}", args.seconds, args.users))
+            finally:
+                p.terminate()
+                p.wait(10)
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+    ratio = results["tmweb"] / results["hand-written Starlette"]
+    table = (
+        "| server | flows/s (GET, POST, POST) |\n|---|---:|\n"
+        + "".join(f"| {k} | {v:,.1f} |\n" for k, v in results.items())
+        + f"\ntmweb / hand-written: **{ratio:.2f}x** (bar 0.5x, goal 0.8x). "
+        f"{args.users} concurrent users, {args.seconds:.0f} s each, 1 uvicorn worker, Redis store, "
+        f"access log on for tmweb (its default), {time.strftime('%Y-%m-%d')}.\n"
+    )
+    print(table)
+    write_section("web", table)
+
+
+def write_section(name: str, body: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + f"\n\n## Web flows\n\n{block}\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

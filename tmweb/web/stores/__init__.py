@@ -1,0 +1,115 @@
+"""Continuation stores: one small async interface, two implementations.
+
+A store keeps serialized continuations (bytes) under short string keys, each with a TTL.
+`get(key, once=True)` is an atomic take: of two concurrent takes exactly one gets the data,
+which is what makes a one-shot continuation one-shot across processes.
+
+- `SQLiteStore`, the embedded default: one file under the app's `.tmweb/` folder, shared by
+  every worker process on the machine, kept across restarts.
+- `RedisStore`: `redis://`, `rediss://` or `unix://` URLs, keys under a prefix, TTL by Redis
+  expiry, takes by `GETDEL`.
+
+Every backend failure (connection refused, disk error...) surfaces as `StoreUnavailable`,
+answered with 503; a store recovers by itself when its backend is back.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol, runtime_checkable
+
+from ..errors import ConfigError, StoreUnavailable
+from .redis import RedisStore
+from .sqlite import SQLiteStore
+
+__all__ = [
+    "DEFAULT_SQLITE_PATH",
+    "RedisStore",
+    "SQLiteStore",
+    "Store",
+    "StoreUnavailable",
+    "open_store",
+]
+
+#: Where the embedded store lives, relative to the app's folder.
+DEFAULT_SQLITE_PATH = os.path.join(".tmweb", "continuations.sqlite3")
+
+_SCHEMES = "sqlite:///relative/path.db, sqlite:////absolute/path.db, redis://, rediss://, unix://"
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the web layer needs from a continuation store. Every method is async."""
+
+    #: The store's location for logs and messages, never with a password in it.
+    url: str
+
+    async def put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
+        """Store `data` under `key` for `ttl` seconds, replacing any previous value."""
+        ...
+
+    async def get(self, key: str, once: bool) -> bytes | None:
+        """The data under `key`, or None if missing or expired. `once=True` takes it:
+        get and delete in one atomic step."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Forget `key`; no error if it is missing."""
+        ...
+
+    async def ping(self) -> None:
+        """Return if the backend answers, else raise `StoreUnavailable`."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections. Closing twice is harmless."""
+        ...
+
+
+def open_store(url: str | None, app_dir: str) -> Store:
+    """The store a URL names; None or "" is the embedded SQLite file under `app_dir`.
+
+    SQLite URLs follow the SQLAlchemy convention: `sqlite:///data.db` is relative to the
+    current directory, `sqlite:////var/lib/app/data.db` is absolute. Redis URLs are passed to
+    redis-py, except a `prefix` query parameter, which sets the key prefix (default
+    "tmweb:"). Anything else raises `ConfigError`.
+    """
+    if not url:
+        folder = os.path.join(os.path.abspath(app_dir), ".tmweb")
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(
+                f"cannot create the folder {folder} for the embedded continuation store: "
+                f"{e.strerror or e}; make it writable or pass a store URL"
+            ) from e
+        return SQLiteStore(os.path.join(folder, "continuations.sqlite3"))
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        return SQLiteStore(_sqlite_path(url))
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisStore(url)
+    raise ConfigError(f"unsupported store URL {_redact_scheme_only(url)!r}; use one of: {_SCHEMES}")
+
+
+def _sqlite_path(url: str) -> str:
+    if not url.startswith("sqlite:///") or len(url) == len("sqlite:///") or "?" in url:
+        raise ConfigError(
+            f"bad SQLite store URL {url!r}: write sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db (no host, no query)"
+        )
+    path = os.path.abspath(url[len("sqlite:///") :])
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ConfigError(
+            f"the folder {folder} of the SQLite store {url!r} does not exist; create it first"
+        )
+    return path
+
+
+def _redact_scheme_only(url: str) -> str:
+    """An unknown URL shown in an error, without anything that looks like a password."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

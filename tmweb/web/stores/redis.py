@@ -1,0 +1,149 @@
+"""The Redis continuation store: keys under a prefix, TTL by Redis expiry, takes by GETDEL.
+
+Short socket timeouts make a dead Redis fail fast (503) instead of hanging requests; the
+connection pool reconnects by itself once Redis is back. A redis-py asyncio client belongs
+to the event loop it first ran on, so the store makes a fresh client when it finds itself
+on another loop (a test client that runs each request on its own loop, say).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+
+import redis.asyncio as aioredis
+import redis.exceptions
+from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from ..errors import ConfigError, StoreUnavailable
+
+T = TypeVar("T")
+
+DEFAULT_PREFIX = "tmweb:"
+
+
+class RedisStore:
+    """Continuations in Redis at `url` (redis://, rediss:// or unix://).
+
+    The key prefix is `prefix` if given, else the URL's `prefix` query parameter (removed
+    before the URL reaches redis-py), else "tmweb:". A malformed URL raises `ConfigError`;
+    nothing connects until the first operation.
+    """
+
+    #: Seconds to wait for a TCP connection, then for each reply.
+    socket_connect_timeout: float = 2.0
+    socket_timeout: float = 5.0
+
+    def __init__(self, url: str, prefix: str | None = None) -> None:
+        self._redis_url, url_prefix = _split_prefix(url)
+        self.prefix = prefix if prefix is not None else url_prefix
+        self.url = _redact(self._redis_url)
+        try:
+            parse_url(self._redis_url)
+        except ValueError as e:
+            raise ConfigError(f"bad Redis store URL {self.url!r}: {e}") from e
+        self._client: aioredis.Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
+
+    # -- the Store interface -------------------------------------------------------------
+
+    async def put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
+        if ttl <= 0:
+            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        await self._run(lambda r: r.set(self.prefix + key, data, ex=int(ttl)))
+
+    async def get(self, key: str, once: bool) -> bytes | None:
+        name = self.prefix + key
+        return await self._run(lambda r: r.getdel(name) if once else r.get(name))
+
+    async def delete(self, key: str) -> None:
+        await self._run(lambda r: r.delete(self.prefix + key))
+
+    async def ping(self) -> None:
+        await self._run(lambda r: r.ping())
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        loop, self._loop = self._loop, None
+        if client is None or loop is not asyncio.get_running_loop():
+            return  # a client of another (maybe closed) loop cannot be closed from here
+        try:
+            await client.aclose()
+        except (redis.exceptions.RedisError, OSError):
+            pass
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _redis(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = aioredis.from_url(
+                self._redis_url,
+                socket_connect_timeout=self.socket_connect_timeout,
+                socket_timeout=self.socket_timeout,
+                # One immediate retry on a broken connection (a pooled socket that died
+                # with a Redis restart); none on timeouts, so a hung Redis fails in 5 s.
+                retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+            )
+            self._loop = loop
+        return self._client
+
+    async def _run(self, command: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        try:
+            return await command(self._redis())
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {_reason(e)}") from e
+        except redis.exceptions.RedisError as e:
+            # OOM, MISCONF (disk full), READONLY replica, protocol errors...
+            raise StoreUnavailable(f"Redis at {self.url} failed: {e}") from e
+
+
+def _reason(e: BaseException) -> str:
+    """The short cause of a connection error: "Connection refused", "Timeout reading..."."""
+    for exc in (e, e.__cause__, e.__context__):
+        if isinstance(exc, OSError) and exc.errno:
+            return os.strerror(exc.errno)
+    if isinstance(e, TimeoutError | redis.exceptions.TimeoutError):
+        return str(e) or "timed out"
+    return str(e) or type(e).__name__
+
+
+def _split_prefix(url: str) -> tuple[str, str]:
+    """The URL without its `prefix` query parameter, and the prefix."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefixes = [v for k, v in query if k == "prefix"]
+    if not prefixes:
+        return url, DEFAULT_PREFIX
+    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
+    return _unsplit(parts._replace(query=rest)), prefixes[-1]
+
+
+def _redact(url: str) -> str:
+    """The URL for logs: no password, neither in the netloc nor as a query parameter."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{host}" if user else host
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, True) if k != "password"])
+    return _unsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _unsplit(parts: SplitResult) -> str:
+    """Like `urlunsplit`, but keeps the `//` of `unix:///path` (urlunsplit drops it)."""
+    url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if parts.query:
+        url += "?" + parts.query
+    if parts.fragment:
+        url += "#" + parts.fragment
+    return url
