@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgpack
-
 from .lang import serialize as S
 from .lang.code import Continuation
 from .lang.errors import TurmericError
@@ -23,15 +21,14 @@ def short(v: Any, width: int = SHORT) -> str:
 
 
 def _raw_short(x: Any) -> str:
-    if isinstance(x, msgpack.ExtType):
-        if x.code == S.X_REF:
-            return f"#<object {S._IDX.unpack(x.data)[0]}>"
-        return x.data.decode(errors="replace") if x.code != S.X_BIGINT else x.data.decode()
-    return short(x)
+    i = S.ref_index(x)
+    if i is not None:
+        return f"#<object {i}>"
+    text = S.raw_text(x)
+    return text if text is not None else short(x)
 
 
-def _size(x: Any) -> int:
-    return len(msgpack.packb(x, use_bin_type=True))
+_size = S.packed_size
 
 
 def describe(data: bytes, rt: Any) -> str:
@@ -55,7 +52,7 @@ def describe(data: bytes, rt: Any) -> str:
         note = f"(cannot load with the current code: {e.message})"
     root_rec = _root_record(root, objects)
     if root_rec is not None and root_rec[0] == S.R_CONT:
-        frames = [objects[S._IDX.unpack(r.data)[0]] for r in root_rec[2:]]
+        frames = [objects[S.ref_index(r) or 0] for r in root_rec[2:]]
         loaded = value.frames if isinstance(value, Continuation) else None
         out.append(f"continuation:    {len(frames)} frame{'s' if len(frames) != 1 else ''}, top first"
                    + ("" if root_rec[1] else " (not resumable)"))
@@ -85,8 +82,7 @@ def describe(data: bytes, rt: Any) -> str:
 
 
 def _root_record(root: Any, objects: list[Any]) -> list[Any] | None:
-    if isinstance(root, msgpack.ExtType) and root.code == S.X_REF:
-        i = S._IDX.unpack(root.data)[0]
-        if i < len(objects):
-            return objects[i]  # type: ignore[no-any-return]
+    i = S.ref_index(root)
+    if i is not None and i < len(objects):
+        return objects[i]  # type: ignore[no-any-return]
     return None

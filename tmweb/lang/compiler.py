@@ -312,8 +312,25 @@ class FnGen:
             t = self.temp()
             self.emit(f"{t} = {special.inline_call(fk, b.name, es)}")
             return self.deliver(t, ctx)
+        cell = self.global_callee(h)
+        if cell is not None:
+            # a named global function: read its cell at the call (the machine reports an
+            # unbound callee itself, so no check is needed here)
+            es = self.comp_seq(args)
+            k = self.const(cell, f"cell:{cell.module}.{cell.name}")
+            return self.call(f"{k}.value", es, ctx, x.pos)
         es = self.comp_seq([h, *args])
         return self.call(es[0], es[1:], ctx, x.pos)
+
+    def global_callee(self, h: Any) -> Cell | None:
+        if h.__class__ is not Symbol or self.lookup_local(h.name) is not None:
+            return None
+        if "." in h.name:
+            return None
+        cell = self.mc.global_cell(h.name)
+        if cell is None:
+            cell = self.mc.forward_cell(h.name, h.pos or self.cur_pos)
+        return cell
 
     def inline_builtin(self, h: Any) -> Builtin | None:
         if h.__class__ is not Symbol or self.lookup_local(h.name) is not None:

@@ -519,3 +519,25 @@ def deserialize(rt: Any, data: Any) -> Any:
         raise _corrupt("deserialize: data nested too deeply") from None
     except Exception as e:
         raise _corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+def packed_size(x: Any) -> int:
+    """Bytes one part of an envelope takes (for `tmweb inspect`'s size-by-part)."""
+    return len(msgpack.packb(x, use_bin_type=True))
+
+
+def ref_index(x: Any) -> int | None:
+    """The object index of a raw reference, or None if `x` is not one."""
+    if isinstance(x, msgpack.ExtType) and x.code == X_REF and len(x.data) == 4:
+        return int(_IDX.unpack(x.data)[0])
+    return None
+
+
+def raw_text(x: Any) -> str | None:
+    """The text of a raw inline atom (keyword, symbol, big int, built-in), else None."""
+    if isinstance(x, msgpack.ExtType) and x.code != X_REF:
+        return x.data.decode(errors="replace")
+    return None

@@ -25,7 +25,8 @@ from ..check import find_modules
 from ..lang import serialize as S
 from ..lang.code import Closure, Continuation
 from ..lang.errors import TurmericError
-from ..lang.expander import DERIVED, L, S as Sym, derived
+from ..lang.expander import DERIVED, L, derived
+from ..lang.expander import S as Sym
 from ..lang.machine import Machine, StepLimitExceeded, resume
 from ..lang.modules import default_roots, module_name_for
 from ..lang.runtime import Runtime
