@@ -74,20 +74,67 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .lang.runtime import Runtime
 
     target = args.target
-    if not os.path.isfile(target):
-        print(f"error: no such file: {target} (inspecting a token needs `tmweb serve`'s store: "
-              "pass --store with the token)", file=sys.stderr)
-        return EXIT_ERROR
 
     def go() -> int:
-        with open(target, "rb") as f:
-            data = f.read()
-        root = args.root or os.path.dirname(os.path.abspath(target))
-        rt = Runtime(roots=default_roots(root))
+        if os.path.isfile(target):
+            with open(target, "rb") as f:
+                data = f.read()
+            root = args.root or os.path.dirname(os.path.abspath(target))
+        else:
+            root = args.root or os.getcwd()
+            data = _fetch_token(target, args.store, args.secret_key, root)
+            if data is None:
+                return EXIT_ERROR
+        if os.path.isfile(target):
+            rt = Runtime(roots=default_roots(root))
+        else:  # a web continuation: its code was compiled with the web functions
+            from .web.app import App
+
+            rt = App(root, store=args.store, secret_key=args.secret_key).rt
         print(describe(data, rt))
         return 0
 
     return _guard(go)
+
+
+def _fetch_token(token: str, store_url: str | None, secret_key: str | None, app_dir: str) -> bytes | None:
+    """The stored continuation behind a token (read without using up a one-shot)."""
+    import asyncio
+
+    from .web.app import resolve_secret_keys
+    from .web.errors import TmwebError
+    from .web.stores import open_store
+    from .web.tokens import TokenExpired, TokenInvalid, Tokens
+
+    try:
+        tokens = Tokens(resolve_secret_keys(secret_key, app_dir))
+        td = tokens.check(token)
+    except TokenInvalid:
+        print(f"error: {token[:12]}... is neither a file nor a token signed with this app's key "
+              "(pass --secret-key or run from the app folder)", file=sys.stderr)
+        return None
+    except TokenExpired as e:
+        print(f"error: the token has expired ({e})", file=sys.stderr)
+        return None
+    except TmwebError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+
+    async def fetch() -> bytes | None:
+        store = open_store(store_url or os.environ.get("TMWEB_STORE"), app_dir)
+        try:
+            return await store.get(td.key, once=False)
+        finally:
+            await store.close()
+
+    try:
+        data = asyncio.run(fetch())
+    except TmwebError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    if data is None:
+        print("error: nothing is stored under this token (expired or already used)", file=sys.stderr)
+    return data
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -138,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir", help="an app or source folder")
     c.set_defaults(fn=cmd_check)
 
-    i = sub.add_parser("inspect", help="show a serialized continuation or value")
-    i.add_argument("target", help="a file written with (write-file path (serialize v))")
-    i.add_argument("--root", help="folder of the modules whose code it holds (default: the file's folder)")
+    i = sub.add_parser("inspect", help="show a serialized continuation or value (a file, or a token)")
+    i.add_argument("target", help="a file written with (write-file path (serialize v)), or a continuation token")
+    i.add_argument("--root", help="folder of the modules whose code it holds (default: the file's folder, or the current folder for a token)")
+    i.add_argument("--store", default=None, help="the store of a token: redis://... or sqlite:///... (default: TMWEB_STORE or the app's SQLite file)")
+    i.add_argument("--secret-key", default=None, help="the key the token was signed with (default: TMWEB_SECRET_KEY or the app's dev key)")
     i.set_defaults(fn=cmd_inspect)
     return p
 
