@@ -1,13 +1,21 @@
 ;; Add two numbers: the classic continuation demo. Two pages, straight-line code.
+;;
+;; ask-number suspends the handler on a form and returns what the user typed, so the
+;; route reads like a console program: ask, ask, answer.
+
+(import lib.forms :as forms)
 
 (defn ask-number [label]
   (def form
-    (send/suspend
-      (fn [k-url]
-        (render "ask.html" {:label label :action k-url}))))
-  (int (get form "n")))
+    (forms.ask-until-valid
+      (fn [k-url error form]
+        (render "add/ask.html" {:label label :action k-url :error error :value (forms.field form "n")}))
+      (fn [form]
+        (when (nil? (forms.parse-int (forms.field form "n")))
+          "Please enter a whole number, like 42."))))
+  (int (forms.field form "n")))
 
 (defroute GET "/add" [req]
   (def a (ask-number "First number"))
   (def b (ask-number "Second number"))
-  (render "sum.html" {:a a :b b :sum (+ a b)}))
+  (render "add/sum.html" {:a a :b b :sum (+ a b)}))

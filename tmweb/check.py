@@ -21,12 +21,34 @@ def find_modules(root: str) -> list[str]:
     return out
 
 
+class _CheckApp:
+    """Stands in for a `tmweb.App` while checking: collects routes, serves nothing."""
+
+    ttl = 3600
+    max_continuation_bytes = 1 << 20
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, str, object]] = []
+
+    def add_route(self, method: object, path: object, fn: object) -> None:
+        self.routes.append((str(method), str(path), fn))
+
+
+def _with_web(rt: Runtime) -> None:
+    """Give the checker the web functions and `defroute`, as `tmweb serve` would."""
+    from .web import app as _app  # noqa: F401  (registers the defroute form)
+    from .web import builtins as web_builtins
+
+    web_builtins.install(rt, _CheckApp())
+
+
 def check_dir(root: str) -> int:
     if not os.path.isdir(root):
         print(f"error: no such folder: {root}", file=sys.stderr)
         return 1
     files = find_modules(root)
     rt = Runtime(roots=default_roots(os.path.abspath(root)))
+    _with_web(rt)
     problems = 0
     for path in files:
         name = module_name_for(path, root)

@@ -113,10 +113,6 @@ BASICS = [
     pytest.param(
         "(resume)",
         Err("arity-error"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: (resume) with no arguments is a type-error, while (resume k 1 2) is an arity-error",
-        ),
     ),
     ("(cloneable-shift k 1)", Err("syntax-error")),
     ("(cloneable-shift [a b] 1)", Err("syntax-error")),
@@ -270,10 +266,25 @@ SEED_TRY_WITH = [
     ),
     # not resuming abandons the rest of the thunk
     ("(try-with (fn [] (+ 1 (throw :x))) (fn [e k] [:gave-up e]))", "[:gave-up :x]"),
+    # built-in errors are throws too: resuming makes the failing call return the value
+    ("(defn g [a b] a) (try-with (fn [] (+ 1 (g 1))) (fn [e k] (resume k 5)))", "6"),
+    ("(try-with (fn [] (+ 1 (match 3 1 -> 1))) (fn [e k] (resume k 5)))", "6"),
+    ("(try-with (fn [] (+ 1 (undefined-thing))) (fn [e k] (resume k 5)))", "6"),
+]
+
+_PRIMITIVE_RESUME = "BUG: try-with cannot resume an error raised inside a primitive (resume: no point to resume at)"
+
+RESUME_PRIMITIVE_ERRORS = [
+    pytest.param(src, "6", marks=pytest.mark.xfail(strict=True, reason=_PRIMITIVE_RESUME))
+    for src in [
+        "(try-with (fn [] (+ 1 (/ 1 0))) (fn [e k] (resume k 5)))",
+        '(try-with (fn [] (+ 1 (+ 1 "a"))) (fn [e k] (resume k 5)))',
+        "(defn f [x] (+ 1 (nth x 5))) (try-with (fn [] (f [1])) (fn [e k] (resume k 5)))",
+    ]
 ]
 
 
-@table(BASICS + MULTI_SHOT + GENERATORS + SEED_TRY_WITH)
+@table(BASICS + MULTI_SHOT + GENERATORS + SEED_TRY_WITH + RESUME_PRIMITIVE_ERRORS)
 def test_continuations(rt: Runtime, src: str, expected: str | Err) -> None:
     check(rt, src, expected)
 

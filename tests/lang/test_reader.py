@@ -235,6 +235,14 @@ def test_reader_errors(src: str, line: int, col: int) -> None:
     assert f"bad.tm:{line}:{col}" in e.message
 
 
+@pytest.mark.parametrize("src,line,col", [("@r", 1, 1), ("(a\n  @)", 2, 3), ("^x", 1, 1)])
+def test_reader_error_for_at_and_caret(src: str, line: int, col: int) -> None:
+    with pytest.raises(TurmericError) as info:
+        read_all(src, "bad.tm")
+    assert info.value.value.type.name == "syntax-error"
+    assert info.value.pos == Pos("bad.tm", line, col)
+
+
 @pytest.mark.parametrize(
     "src,words",
     [

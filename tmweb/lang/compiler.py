@@ -99,6 +99,7 @@ class FnGen:
         self.free_ids: dict[int, Free] = {}
         self.scopes: list[dict[str, Any]] = [{}]
         self.ntemps = 0
+        self.ntail = 0
         self.callpos: dict[int, Pos | None] = {}
         self.children: dict[str, int] = {}
         self.set_names: set[str] = set()
@@ -293,11 +294,20 @@ class FnGen:
                 expr = f"_field({expr}, {p!r})"
             return expr
         cell = self.mc.forward_cell(name, s.pos or self.cur_pos)
-        return self.cell_read(cell)
+        return self.cell_read(cell, s.pos)
 
-    def cell_read(self, cell: Cell) -> str:
+    def cell_read(self, cell: Cell, pos: Pos | None = None) -> str:
         k = self.const(cell, f"cell:{cell.module}.{cell.name}")
-        return f"{k}.value" if cell.bound else f"_gv({k})"
+        if cell.bound:
+            return f"{k}.value"
+        # may be unbound when it runs: read it in its own statement, so the error names
+        # the symbol's position
+        saved = self.cur_pos
+        self.cur_pos = pos or saved
+        t = self.temp()
+        self.emit(f"{t} = _gv({k})")
+        self.cur_pos = saved
+        return t
 
     def comp_call(self, x: TList, ctx: Ctx) -> str | None:
         h = x.head
@@ -346,7 +356,12 @@ class FnGen:
     def call(self, f: str, args: list[str], ctx: Ctx, pos: Pos | None) -> str | None:
         tup = f"({', '.join(args)},)" if args else "()"
         if ctx.kind == T:
-            self.emit(f"return M.call(F.parent, {f}, {tup})")
+            # the frame is replaced, but its call site is kept for error messages
+            self.ntail += 1
+            site = -self.ntail
+            self.callpos[site] = pos or self.cur_pos
+            self.emit(f"F.pc = {site}")
+            self.emit(f"return M.tail(F, {f}, {tup})")
             return None
         if ctx.kind == J:
             self.callpos[ctx.join] = pos or self.cur_pos

@@ -90,8 +90,25 @@ class Machine:
         self.max_steps = max_steps
         self.steps = 0
         self.rt: Any = None  # the Runtime this machine serves (code lookup for the serializer)
+        self.blame: Frame | None = None  # the frame making a tail call, for error positions
 
     # -- calling ---------------------------------------------------------------------
+    def tail(self, F: Frame, f: Any, args: tuple[Any, ...]) -> Frame:
+        """A call in tail position: `f` replaces `F`. An error raised by the call itself
+        (arity, unbound, not a function) still names F's call site."""
+        if f.__class__ is Closure:
+            code = f.code
+            if len(args) == code.nparams and not code.rest:
+                L = list(args)
+                if code.pad:
+                    L.extend(code.pad)
+                return Frame(code.fn, 0, L, F.parent, f)
+        self.blame = F
+        try:
+            return self.call(F.parent, f, args)  # type: ignore[arg-type]
+        finally:
+            self.blame = None
+
     def call(self, F: Frame, f: Any, args: tuple[Any, ...]) -> Frame:
         """Call `f` with `args` so that its value returns into frame `F`."""
         c = f.__class__
@@ -189,7 +206,15 @@ class Machine:
                 break
             fr = fr.parent
         err = TurmericError(value, pos)
-        err.trace = stack_trace(F, pos)
+        blame = self.blame
+        if blame is not None:  # a failed tail call: start the trace at its call site
+            site = blame.clo.code.callpos.get(blame.pc)
+            err.pos = pos = pos or site
+            err.trace = [(blame.clo.code.symbol, site)] + stack_trace(F, None)
+        else:
+            err.trace = stack_trace(F, pos)
+        if err.pos is None and err.trace:
+            err.pos = err.trace[0][1]
         err.unwound = True  # type: ignore[attr-defined]
         raise err
 
@@ -387,7 +412,8 @@ def try_with(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
 
 
 def throw(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
-    return M.throw(F, args[0], F.clo.code.callpos.get(F.pc))
+    site = M.blame if M.blame is not None else F
+    return M.throw(F, args[0], site.clo.code.callpos.get(site.pc))
 
 
 def apply_(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:

@@ -196,6 +196,8 @@ class Reader:
         while j < len(text) and text[j] not in _TOKEN_END:
             j += 1
         tok = text[start:j]
+        if not tok:
+            raise syntax_error(f"unexpected character {text[start]!r}", pos)
         self._advance(j - start)
         if tok.startswith("#"):
             return self._hash(tok, pos)

@@ -51,7 +51,7 @@ class ModuleCompiler:
     def resolve_global(self, name: str, pos: Pos | None, g: FnGen) -> str | None:
         c = self.global_cell(name)
         if c is not None:
-            return g.cell_read(c)
+            return g.cell_read(c, pos)
         if "." in name and not name.startswith(".") and not name.endswith("."):
             from .builtins.registry import BY_SYMBOL
 
@@ -63,7 +63,7 @@ class ModuleCompiler:
                 cell = mod.cells.get(member)
                 if cell is None:
                     raise syntax_error(f"module {mod.name} has no definition named {member}", pos)
-                return g.cell_read(cell)
+                return g.cell_read(cell, pos)
         return None
 
     def module_member(self, name: str) -> tuple[Module | None, str]:
@@ -128,6 +128,7 @@ class ModuleCompiler:
                 except TurmericError as e:
                     if e.pos is None:
                         e.pos = form.pos
+                    e.trace.append((f"(expanding macro {name})", form.pos))
                     raise
                 _stamp(new, form.pos)
             if new.__class__ is TList and new.pos is None:

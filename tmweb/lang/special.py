@@ -88,6 +88,8 @@ def inline_call(fk: str, name: str, es: list[str]) -> str:
     if len(es) == 1 and name in ("inc", "dec") and _simple(es[0]):
         a = es[0]
         op = "+" if name == "inc" else "-"
+        if _is_int_lit(a):
+            return f"({a} {op} 1)"
         return f"({a} {op} 1 if {a}.__class__ is int else {fk}({a}))"
     return f"{fk}({', '.join(es)})"
 
@@ -440,12 +442,15 @@ def comp_instance(g: Any, x: TList, ctx: Any) -> Any:
 
     xs = list(x)
     cls, typ = xs[1], xs[2]
+    if typ is None:  # the reader reads `nil` as the value; here it names the type
+        typ = Symbol("nil", x.pos)
     cls_e = g.comp(cls, CV)
+    cell = g.mc.global_cell(typ.name) if typ.__class__ is Symbol else None
     if (
         typ.__class__ is Symbol
         and typ.name in BUILTIN_TYPES
         and g.lookup_local(typ.name) is None
-        and g.mc.global_cell(typ.name) is None
+        and (cell is None or cell.module == "core")  # `vector` the type, not the function
     ):
         key_e = repr(typ.name)
     else:

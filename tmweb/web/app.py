@@ -140,6 +140,8 @@ class App:
     def render_template(self, name: str, ctx: dict[str, Any]) -> str:
         from jinja2 import TemplateNotFound
 
+        # `{:next-url u}` is also `next_url` in the template: a dash is subtraction in Jinja
+        ctx = {**{k.replace("-", "_"): v for k, v in ctx.items() if isinstance(k, str)}, **ctx}
         try:
             return self.jinja.get_template(name).render(**ctx)
         except TemplateNotFound:

@@ -12,17 +12,17 @@ from ..values import EMPTY, Struct, StructType, TList, TMap, TVector, tlist
 from .colls import seq_items
 from .registry import builtin
 
-for _name, _fn in (
-    ("%shift", machine.shift),
-    ("cloneable-reset", machine.reset),
-    ("resume", machine.resume),
-    ("continue", machine.resume),
-    ("%try", machine.try_),
-    ("try-with", machine.try_with),
-    ("throw", machine.throw),
-    ("apply", machine.apply_),
+for _name, _fn, _lo, _hi in (
+    ("%shift", machine.shift, 1, 1),
+    ("cloneable-reset", machine.reset, 1, 1),
+    ("resume", machine.resume, 1, 2),
+    ("continue", machine.resume, 1, 2),
+    ("%try", machine.try_, 2, 2),
+    ("try-with", machine.try_with, 2, 2),
+    ("throw", machine.throw, 1, 1),
+    ("apply", machine.apply_, 1, None),
 ):
-    builtin(_name, MACHINE)(_fn)
+    builtin(_name, MACHINE, _lo, _hi)(_fn)
 
 
 @builtin("%concat")

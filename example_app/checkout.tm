@@ -1,0 +1,134 @@
+;; The seed's checkout flow, Racket style: cart -> address -> payment -> confirmation.
+;;
+;; The whole flow is one function that reads top to bottom. Each ask-* call shows a page
+;; and returns what the user submitted; between requests the rest of the function waits in
+;; the store as a serialized continuation. Validation is a loop (forms.ask-until-valid)
+;; that re-asks the same page with an error. The payment step is one-shot (:once #t): a
+;; double submit or a back-button resubmit gets the 410 "page expired" page instead of a
+;; second charge.
+
+(import lib.forms :as forms)
+
+;; Prices in cents.
+(def catalog
+  [{:sku "mug" :name "Turmeric mug" :price 1200}
+   {:sku "tea" :name "Golden tea, 100 g" :price 850}
+   {:sku "socks" :name "Continuation socks" :price 1500}
+   {:sku "sticker" :name "Lambda sticker" :price 200}])
+
+(def address-fields
+  [{:name "name" :label "Full name" :autocomplete "name"}
+   {:name "street" :label "Street and number" :autocomplete "street-address"}
+   {:name "city" :label "City" :autocomplete "address-level2"}
+   {:name "postcode" :label "Postcode" :autocomplete "postal-code"}
+   {:name "country" :label "Country" :autocomplete "country-name"}])
+
+(def steps ["Cart" "Address" "Payment" "Done"])
+
+;; ---------------------------------------------------------------------------- the cart
+
+(defn qty-field [item] (str "qty-" item.sku))
+
+(defn quantity
+  "The quantity typed for `item`: blank counts as 0; nil when it is not a whole number."
+  [form item]
+  (let [s (forms.field form (qty-field item))]
+    (if (= s "") 0 (forms.parse-int s))))
+
+(defn cart-problem [form]
+  (let [qs (map (fn [item] (quantity form item)) catalog)]
+    (cond
+      (some (fn [q] (or (nil? q) (< q 0) (> q 99))) qs) "Quantities are whole numbers from 0 to 99."
+      (every? zero? qs) "Your cart is empty: pick at least one item."
+      :else nil)))
+
+(defn cart-lines
+  "The items with a quantity above 0, each with :qty and :subtotal."
+  [form]
+  (filterv (fn [line] (pos? line.qty))
+           (map (fn [item]
+                  (let [q (quantity form item)]
+                    (assoc item
+                           :qty q
+                           :unit (forms.money item.price)
+                           :amount (forms.money (* q item.price))
+                           :subtotal (* q item.price))))
+                catalog)))
+
+(defn ask-cart []
+  (def form
+    (forms.ask-until-valid
+      (fn [k-url error form]
+        (render "checkout/cart.html"
+                {:steps steps :step 1 :action k-url :error error
+                 :items (map (fn [item]
+                               (assoc item
+                                      :field (qty-field item)
+                                      :value (forms.field form (qty-field item))
+                                      :unit (forms.money item.price)))
+                             catalog)}))
+      cart-problem))
+  (cart-lines form))
+
+;; ---------------------------------------------------------------------------- the address
+
+(defn address-problem [form]
+  (let [missing (filter (fn [f] (= (forms.field form f.name) "")) address-fields)]
+    (when (not (empty? missing))
+      (str "Please fill in: " (join ", " (map (fn [f] (lower f.label)) missing)) "."))))
+
+(defn ask-address [total]
+  (def form
+    (forms.ask-until-valid
+      (fn [k-url error form]
+        (render "checkout/address.html"
+                {:steps steps :step 2 :action k-url :error error :total (forms.money total)
+                 :fields (map (fn [f] (assoc f :value (forms.field form f.name))) address-fields)}))
+      address-problem))
+  (reduce (fn [m f] (assoc m (keyword f.name) (forms.field form f.name))) {} address-fields))
+
+;; ---------------------------------------------------------------------------- payment
+
+(defn card-digits [form]
+  (replace (replace (forms.field form "card") " " "") "-" ""))
+
+(defn card-problem [form]
+  (let [d (card-digits form)]
+    (when (not (and (forms.digits? d) (= (count d) 16)))
+      "A card number is 16 digits (spaces are fine), like 4242 4242 4242 4242.")))
+
+(defn charge!
+  "Stand-in for a payment provider. A real app would call its API here (a Python
+  function exposed to Turmeric; async ones do not block the server)."
+  [card-number cents]
+  {:id (format "TM-%06d" (mod (current-time-ms) 1000000))
+   :last4 (subs card-number 12)
+   :amount (forms.money cents)})
+
+(defn pay
+  "Ask for a card on a one-shot page, charge it, and return the receipt. The card number
+  lives only in this function's frame, so it is gone from every later continuation."
+  [lines total address]
+  (def form
+    (forms.ask-until-valid
+      (fn [k-url error form]
+        (render "checkout/payment.html"
+                {:steps steps :step 3 :action k-url :error error
+                 :lines lines :total (forms.money total) :address address}))
+      card-problem
+      :once #t))
+  (charge! (card-digits form) total))
+
+;; ---------------------------------------------------------------------------- the flow
+
+(defroute GET "/checkout" [req]
+  (def lines (ask-cart))
+  (def total (reduce + 0 (map (fn [line] line.subtotal) lines)))
+  (def address (ask-address total))
+  (def receipt (pay lines total address))
+  ;; Post/Redirect/Get: the confirmation has its own GET URL, so reloading it
+  ;; shows it again instead of re-posting the (used) payment form.
+  (redirect/get)
+  (render "checkout/confirmation.html"
+          {:steps steps :step 4 :lines lines :total (forms.money total)
+           :address address :receipt receipt}))
