@@ -446,10 +446,11 @@ def _pattern(pat: Any, acc: Any, tests: list[Any], binds: list[Any], p: Pos | No
 def _quasiquote(form: TList) -> Any:
     xs = items(form)
     _need(len(xs) == 2, "quasiquote takes one form", form)
-    return _qq(xs[1], {}, form.pos)
+    return _qq(xs[1], {}, form.pos, 1)
 
 
-def _qq(x: Any, autos: dict[str, Symbol], p: Pos | None) -> Any:
+def _qq(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> Any:
+    """Expand a quasiquoted form; `depth` counts nested quasiquotes, as in Racket."""
     c = x.__class__
     if c is Symbol:
         if x.name.endswith("#") and len(x.name) > 1:
@@ -462,28 +463,40 @@ def _qq(x: Any, autos: dict[str, Symbol], p: Pos | None) -> Any:
             return L(p, S("quote", p), EMPTY)
         h = head_name(x)
         if h == "unquote":
-            return x.tail.head
-        if h == "unquote-splicing":
+            if depth == 1:
+                return x.tail.head
+            return _qq_wrap("unquote", x.tail.head, autos, p, depth - 1)
+        if h == "quasiquote":
+            return _qq_wrap("quasiquote", x.tail.head, autos, p, depth + 1)
+        if h == "unquote-splicing" and depth == 1:
             raise syntax_error("~@ must be inside a list or vector", x.pos or p)
-        return L(x.pos or p, S("%concat", p), *_qq_parts(x, autos, p))
+        return L(x.pos or p, S("%concat", p), *_qq_parts(x, autos, p, depth))
     if c is TVector:
-        return L(p, S("%vec", p), L(p, S("%concat", p), *_qq_parts(x, autos, p)))
+        return L(p, S("%vec", p), L(p, S("%concat", p), *_qq_parts(x, autos, p, depth)))
     if c is TMap:
         kv: list[Any] = []
         for k, v in x.d.items():
-            kv.append(_qq(k, autos, p))
-            kv.append(_qq(v, autos, p))
+            kv.append(_qq(k, autos, p, depth))
+            kv.append(_qq(v, autos, p, depth))
         return L(p, S("hash-map", p), *kv)
     return x
 
 
-def _qq_parts(x: Any, autos: dict[str, Symbol], p: Pos | None) -> list[Any]:
+def _qq_wrap(name: str, inner: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> Any:
+    """`(name inner)` rebuilt as data, with `inner` expanded at `depth`."""
+    return L(p, S("list", p), L(p, S("quote", p), S(name, p)), _qq(inner, autos, p, depth))
+
+
+def _qq_parts(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> list[Any]:
     parts = []
     for item in x:
         if head_name(item) == "unquote-splicing":
-            parts.append(item.tail.head)
+            if depth == 1:
+                parts.append(item.tail.head)
+            else:
+                parts.append(L(p, S("list", p), _qq_wrap("unquote-splicing", item.tail.head, autos, p, depth - 1)))
         else:
-            parts.append(L(p, S("list", p), _qq(item, autos, p)))
+            parts.append(L(p, S("list", p), _qq(item, autos, p, depth)))
     return parts
 
 
