@@ -48,8 +48,12 @@ class _Halt(Exception):
 
 
 class _Pause(Exception):
-    def __init__(self, awaitable: Awaitable[Any]) -> None:
+    """An async built-in was called: the driver awaits it, then runs `frame` with the
+    result (the caller's frame, or its parent for a call in tail position)."""
+
+    def __init__(self, awaitable: Awaitable[Any], frame: Frame) -> None:
         self.awaitable = awaitable
+        self.frame = frame
 
 
 # --------------------------------------------------------------------------- special frames
@@ -127,8 +131,7 @@ class Machine:
             if kind == MACHINE:
                 return f.fn(self, F, args)
             if kind == ASYNC:
-                F.pc = F.pc  # the frame already points at its resume point
-                raise _Pause(f.fn(*args))
+                raise _Pause(f.fn(*args), F)
             try:
                 self.v = f.fn(*args)
             except TurmericError as e:
@@ -223,21 +226,28 @@ class Machine:
         """Run up to SLICE steps: (0, value) done / (2, F, awaitable) paused / (1, F) more.
 
         Errors raised inside a step unwind from the frame that was running, right here,
-        so the handler (or the stack trace) sees the true innermost frame.
+        so the handler (or the stack trace) sees the true innermost frame. Every step
+        taken counts against the budget, however the slice ends.
         """
         M = self
+        taken = 0
         while True:
+            i = -1
             try:
-                for _ in range(SLICE):
+                for i in range(SLICE - taken):  # noqa: B007  (i counts the steps taken)
                     F = F.fn(M, F, M.v)
+                self.count(SLICE)
                 return (1, F, None)
             except _Halt:
+                self.count(taken + i + 1)
                 return (0, M.v, None)
             except _Pause as p:
-                return (2, F, p.awaitable)
+                self.count(taken + i + 1)
+                return (2, p.frame, p.awaitable)
             except (ExitRequest, StepLimitExceeded, HostError):
                 raise
             except TurmericError as e:
+                taken += i + 1
                 if getattr(e, "unwound", False):  # reached this run's halt frame
                     raise
                 if e.trace:  # unwound out of a nested run: keep unwinding here
@@ -245,15 +255,20 @@ class Machine:
                 else:
                     F = self.throw(F, e.value, e.pos or _py_pos(e, F), resumable=False)
             except Exception as e:
+                taken += i + 1
                 F = self.throw(F, python_error_value(e), _py_pos(e, F), resumable=False)
+            if taken >= SLICE:
+                self.count(taken)
+                return (1, F, None)
+
+    def count(self, n: int) -> None:
+        """Add `n` steps; over the budget the run stops (StepLimitExceeded)."""
+        self.steps += n
+        if self.max_steps is not None and self.steps > self.max_steps:
+            raise StepLimitExceeded(f"evaluation took more than {self.max_steps:,} steps")
 
     def _step(self, F: Frame) -> tuple[int, Any, Any]:
-        r = self._slice(F)
-        if r[0] == 1:
-            self.steps += SLICE
-            if self.max_steps is not None and self.steps > self.max_steps:
-                raise StepLimitExceeded(f"evaluation took more than {self.max_steps:,} steps")
-        return r
+        return self._slice(F)
 
     def _rethrow(self, F: Frame, e: TurmericError) -> Frame:
         try:

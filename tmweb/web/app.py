@@ -84,6 +84,7 @@ class App:
         max_body_bytes: int = 1 << 20,
         max_continuation_bytes: int = 1 << 20,
         max_steps: int = 10_000_000,
+        imports: list[str] | None = None,
     ) -> None:
         self.app_dir = os.path.abspath(app_dir)
         if not os.path.isdir(self.app_dir):
@@ -94,9 +95,16 @@ class App:
         self.max_continuation_bytes = max_continuation_bytes
         self.max_steps = max_steps
         self.tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir))
-        self._store_spec = store
-        self._store: Store | None = store if (store is not None and not isinstance(store, str)) else None
+        self._store: Store = (
+            store
+            if store is not None and not isinstance(store, str)
+            else open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir)
+        )
         self.routes: list[tuple[str, str, Any]] = []
+        import importlib
+
+        for mod in imports or [m for m in os.environ.get("TMWEB_IMPORTS", "").split(",") if m]:
+            importlib.import_module(mod)  # registers Python functions for the app's code
         self.rt = Runtime(roots=default_roots(self.app_dir))
         web_builtins.install(self.rt, self)
         self.jinja = self._make_jinja()
@@ -152,9 +160,7 @@ class App:
     # -- store -----------------------------------------------------------------------
     @property
     def store(self) -> Store:
-        if self._store is None:
-            spec = self._store_spec if isinstance(self._store_spec, str) else None
-            self._store = open_store(spec or os.environ.get("TMWEB_STORE"), self.app_dir)
+        """Opened (and its URL checked) in __init__; it connects on first use."""
         return self._store
 
     async def store_put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
@@ -162,17 +168,17 @@ class App:
 
     async def load_token_value(self, token: str) -> Any:
         """The continuation (or function) behind a token, for `load-continuation`."""
-        from ..lang.errors import user_error
+        from ..lang.errors import err, user_error
 
         try:
             td = self.tokens.check(token)
         except TokenInvalid:
             raise user_error("load-continuation: the token is not valid (tampered or from another server)") from None
         except TokenExpired:
-            raise user_error("load-continuation: the token has expired") from None
+            raise err(web_builtins.EXPIRED, "load-continuation: the token has expired") from None
         data = await self.store.get(td.key, td.once)
         if data is None:
-            raise user_error("load-continuation: no continuation under this token (expired, unknown or used)")
+            raise err(web_builtins.EXPIRED, "load-continuation: nothing is stored under this token (expired, unknown or used)")
         return S.deserialize(self.rt, data)
 
     # -- ASGI ------------------------------------------------------------------------
@@ -194,7 +200,8 @@ class App:
 
     def _endpoint(self, methods: dict[str, Any]) -> Any:
         async def endpoint(request: Request) -> Response:
-            fn = methods[request.method]
+            # Starlette answers HEAD on GET routes: run the GET handler, send no body
+            fn = methods.get(request.method) or methods["GET"]
             try:
                 req = await self.request_value(request)
             except _TooLarge:
@@ -204,6 +211,8 @@ class App:
         return endpoint
 
     async def _resume_endpoint(self, request: Request) -> Response:
+        if request.method == "HEAD":  # resuming has effects (and uses up one-shots)
+            return Response(status_code=405, headers={"allow": "GET, POST"})
         token = request.path_params["token"]
         try:
             td = self.tokens.check(token)
@@ -225,7 +234,7 @@ class App:
             k = S.deserialize(self.rt, blob)
         except TurmericError as e:
             log.warning("continuation %s cannot be resumed: %s", redact(token), e.message)
-            return self.page(request, "expired.html", 410, reason=e.message)
+            return self.page(request, "expired.html", 410, reason=e.message if self.debug else None)
         data = req.d[Keyword("form")] if request.method == "POST" else req.d[Keyword("query")]
         if k.__class__ is Continuation:
             return await self.run(request, _RESUME, (k, data))
@@ -276,6 +285,8 @@ class App:
             result = await M.run_async(M.start(fn, args))
             return self.to_response(result)
         except TurmericError as e:
+            if e.value.__class__ is Struct and e.value.type is web_builtins.EXPIRED:
+                return self.page(request, "expired.html", 410)
             log.error("handler error on %s %s\n%s", request.method, _safe_path(request), e.format())
             return self.error_page(request, e)
         except StepLimitExceeded as e:

@@ -21,6 +21,10 @@ from . import hiccup
 from .convert import to_python
 from .errors import ContinuationTooLarge
 
+#: Thrown by load-continuation for an expired, unknown or used token; uncaught, the app
+#: answers with the 410 page.
+EXPIRED = StructType("continuation-expired", ("message",), "core")
+
 #: What a handler may return besides a string: status, headers (map), body, content type.
 RESPONSE = StructType("response", ("status", "headers", "body", "content-type"), "core")
 
@@ -217,6 +221,8 @@ def install(rt: Any, app: Any) -> None:
     core.define("%defroute", Builtin("%defroute", app.add_route))
     core.define("response?", Builtin("response?", lambda v: v.__class__ is Struct and v.type is RESPONSE))
     rt.structs[RESPONSE.qualified] = RESPONSE
+    rt.structs[EXPIRED.qualified] = EXPIRED
+    core.define(EXPIRED.name, EXPIRED)
     rt.structs[hiccup.RAW.qualified] = hiccup.RAW
     rt.definition_heads.add("%defroute")
     with open(_PRELUDE, encoding="utf-8") as f:

@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Any
 
-_TOKEN_IN_PATH = re.compile(r"(/k/[^/?\s]{8})[^/?\s]*")
+_TOKEN_IN_PATH = re.compile(r"((?:/k/|[?&]token=)[^/?&\s]{8})[^/?&\s]*")
 
 
 class RedactTokens(logging.Filter):
@@ -62,6 +62,7 @@ def serve(
     workers: int = 1,
     reload: bool = False,
     debug: bool = False,
+    imports: list[str] | None = None,
 ) -> int:
     import uvicorn
 
@@ -85,6 +86,10 @@ def serve(
     os.environ["TMWEB_DEBUG"] = "1" if (debug or not production) else "0"
     if store:
         os.environ["TMWEB_STORE"] = store
+    if imports:
+        os.environ["TMWEB_IMPORTS"] = ",".join(imports)
+        sys.path.insert(0, os.getcwd())
+        os.environ["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])
     # compile the app once here, so mistakes are reported before the server starts
     try:
         App(app_dir, store=os.environ.get("TMWEB_STORE") or None, ttl=ttl)
