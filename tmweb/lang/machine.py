@@ -95,6 +95,7 @@ class Machine:
         self.steps = 0
         self.rt: Any = None  # the Runtime this machine serves (code lookup for the serializer)
         self.blame: Frame | None = None  # the frame making a tail call, for error positions
+        self.pause_name = ""  # the async built-in being awaited, for error messages
 
     # -- calling ---------------------------------------------------------------------
     def tail(self, F: Frame, f: Any, args: tuple[Any, ...]) -> Frame:
@@ -131,6 +132,7 @@ class Machine:
             if kind == MACHINE:
                 return f.fn(self, F, args)
             if kind == ASYNC:
+                self.pause_name = f.name
                 raise _Pause(f.fn(*args), F)
             try:
                 self.v = f.fn(*args)
@@ -293,7 +295,7 @@ class Machine:
                 except HostError:
                     raise
                 except Exception as e:
-                    F = self.throw(F, python_error_value(e))
+                    F = self.throw(F, python_error_value(e, self.pause_name))
             else:
                 F = a
 
@@ -313,7 +315,7 @@ class Machine:
                 except HostError:
                     raise
                 except Exception as e:
-                    F = self.throw(F, python_error_value(e))
+                    F = self.throw(F, python_error_value(e, self.pause_name))
             else:
                 await asyncio.sleep(0)
 

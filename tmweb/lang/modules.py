@@ -58,6 +58,7 @@ class Module:
     unresolved: dict[str, Any] = field(default_factory=dict)  # name -> Pos of first use
     top_count: int = 0
     defs_only: bool = False
+    form_hash: str = ""  # of the module's forms as read (for the program version)
 
     def cell(self, name: str) -> Cell:
         c = self.cells.get(name)
@@ -82,8 +83,20 @@ def module_name_for(path: str, root: str) -> str:
     return ".".join(p for p in rel.split(os.sep) if p)
 
 
+def valid_module_name(name: str) -> bool:
+    """`shop.cart`: dot-separated parts, none empty, none a path. Names come from code and
+    from deserialized bytes, so a name must never reach outside the module path."""
+    parts = name.split(".")
+    return bool(name) and all(
+        p and p not in (".", "..") and "/" not in p and "\\" not in p and "\0" not in p and ":" not in p
+        for p in parts
+    )
+
+
 def find_module_file(name: str, roots: list[str]) -> str | None:
     """The file for module `name` on the module path, or None."""
+    if not valid_module_name(name):
+        return None
     rel = os.path.join(*name.split(".")) + ".tm"
     for root in roots:
         p = os.path.join(root, rel)

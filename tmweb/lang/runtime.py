@@ -313,6 +313,15 @@ class Runtime:
     def exec_text(self, text: str, module: Module, file: str) -> Any:
         mc = ModuleCompiler(self, module)
         forms = read_all(text, file)
+        if module is not self.core:
+            import hashlib
+
+            from .printer import pr_str
+
+            digest = hashlib.sha256(module.form_hash.encode())
+            for f in forms:
+                digest.update(pr_str(f).encode() + b"\0")
+            module.form_hash = digest.hexdigest()[:16]
         for f in forms:  # macros are visible to the whole module, wherever defined
             if head_name(f) == "defmacro":
                 mc.define_macro(f)

@@ -61,12 +61,17 @@ class _NotSerializable(Exception):
 
 
 def program_version(rt: Any) -> str:
-    """A hash of the code of every loaded module except the core library."""
+    """A hash of the forms of every loaded module except the core library.
+
+    Forms, not text: comments and whitespace do not change it. A module adds its hash
+    when it starts loading, so the version is the same all through a run (imports
+    that load more modules change it, once, when they load).
+    """
     h = hashlib.sha256()
-    for sym in sorted(rt.codes):
-        code = rt.codes[sym]
-        if code.module != "core":
-            h.update(f"{sym}={code.version};".encode())
+    for name in sorted(rt.modules):
+        m = rt.modules[name]
+        if name != "core" and m.form_hash:
+            h.update(f"{name}={m.form_hash};".encode())
     return h.hexdigest()[:12]
 
 

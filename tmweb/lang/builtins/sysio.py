@@ -90,6 +90,21 @@ def read_line(h: Any) -> str | None:
     return line[:-1] if line.endswith("\n") else line
 
 
+@builtin("write-line")
+def write_line(h: Any, text: Any) -> None:
+    """Write `text` and a newline to a handle opened with :write or :append."""
+    h = _handle("write-line", h)
+    if text.__class__ is not str:
+        raise expected("write-line", "a string", text)
+    if h.mode not in ("w", "a"):
+        raise errors.err(errors.IO_ERROR, f"write-line: '{h.path}' was opened for reading; open it with :write or :append")
+    try:
+        h.file.write(text + "\n")
+    except OSError as e:
+        raise _io_error("write-line", "write to", h.path, e) from None
+    return None
+
+
 @builtin("close")
 def close(h: Any) -> None:
     """Close a file handle; closing twice is harmless."""
