@@ -81,10 +81,12 @@ def make_method(cls: TypeClass, method: str) -> Builtin:
     return Builtin(method, dispatch, MACHINE, cls.module)
 
 
-def defclass(module: Any, name: str, methods: tuple[str, ...]) -> TypeClass:
-    """Define class `name` and one dispatching global per method in `module`."""
-    if name in PREDECLARED:
-        return PREDECLARED[name]
+def defclass(module: Any, name: str, methods: tuple[str, ...]) -> Any:
+    """Define class `name` and one dispatching global per method in `module`.
+
+    Redeclaring a predeclared class (the seed does) changes nothing."""
+    if name in PREDECLARED_METHODS:
+        return None
     cls = TypeClass(name, module.name, methods)
     module.define(name, cls)
     for m in methods:
@@ -110,6 +112,12 @@ def find_impl(cls: TypeClass, method: str, value: Any) -> Any:
     return cls.impls[method].get(type_key(value))
 
 
-SERIALIZABLE = TypeClass("Serializable", "core", ("serialize", "deserialize"))
-RESOURCE_SERIALIZABLE = TypeClass("Resource-Serializable", "core", ("marshal", "unmarshal"))
-PREDECLARED = {c.name: c for c in (SERIALIZABLE, RESOURCE_SERIALIZABLE)}
+#: Classes every runtime has, each runtime its own (instances never leak between them).
+PREDECLARED_METHODS = {
+    "Serializable": ("serialize", "deserialize"),
+    "Resource-Serializable": ("marshal", "unmarshal"),
+}
+
+
+def predeclared() -> dict[str, TypeClass]:
+    return {name: TypeClass(name, "core", ms) for name, ms in PREDECLARED_METHODS.items()}

@@ -284,7 +284,7 @@ class Runtime:
         from . import builtins as _b  # noqa: F401  (registers every built-in)
         from .builtins.colls import NONE_T, SOME
         from .builtins.registry import REGISTRY
-        from .classes import PREDECLARED, RESOURCE_SERIALIZABLE, make_method
+        from .classes import make_method, predeclared
 
         core = Module("core")
         self.modules["core"] = core
@@ -297,10 +297,13 @@ class Runtime:
         for t in (SOME, NONE_T):
             core.define(t.name, t)
             self.structs[t.qualified] = t
-        for name, cls in PREDECLARED.items():
+        classes = predeclared()
+        for name, cls in classes.items():
             core.define(name, cls)
-        for m in RESOURCE_SERIALIZABLE.methods:
-            core.define(m, make_method(RESOURCE_SERIALIZABLE, m))
+        self.serializable = classes["Serializable"]
+        self.resource_serializable = classes["Resource-Serializable"]
+        for m in self.resource_serializable.methods:
+            core.define(m, make_method(self.resource_serializable, m))
         with open(_PRELUDE, encoding="utf-8") as f:
             self.exec_text(f.read(), core, _PRELUDE)
         return core

@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 
 from . import errors as E
-from .classes import RESOURCE_SERIALIZABLE, SERIALIZABLE, builtin_type_name, type_key, type_label
+from .classes import builtin_type_name, type_key, type_label
 from .code import Builtin, Closure, Code, Continuation, Frame
 from .errors import TurmericError
 from .values import (
@@ -50,6 +50,8 @@ R_LIST, R_VEC, R_MAP, R_STRUCT, R_CUSTOM, R_RESOURCE, R_REF, R_BOX, R_CLOSURE, R
 _SHELLS = {R_REF, R_BOX, R_CLOSURE, R_FRAME, R_CONT}
 
 _IDX = struct.Struct(">I")
+#: How deeply values may nest when written (the writer recurses once per level).
+DEPTH_LIMIT = 60_000
 
 
 class _NotSerializable(Exception):
@@ -86,9 +88,9 @@ class Writer:
         self.keep: list[Any] = []  # keep encoded objects alive so ids stay unique
         self.codes: list[str] = []
         self.code_index: dict[str, int] = {}
-        self.ser_impls = SERIALIZABLE.impls["serialize"]
-        self.res_impls = RESOURCE_SERIALIZABLE.impls["marshal"]
-        self.active: set[Any] = set()  # hook types being encoded (a repr may be the same type)
+        self.ser_impls = rt.serializable.impls["serialize"]
+        self.res_impls = rt.resource_serializable.impls["marshal"]
+        self.unhooked: set[int] = set()  # ids of hook results: written as they are
 
     def code(self, code: Code) -> int:
         i = self.code_index.get(code.symbol)
@@ -127,7 +129,11 @@ class Writer:
                     return h
             if -(2**63) <= v < 2**64:
                 return v
-            return msgpack.ExtType(X_BIGINT, str(v).encode())
+            return msgpack.ExtType(X_BIGINT, v.to_bytes(v.bit_length() // 8 + 1, "big", signed=True))
+        if (c is Keyword or c is Symbol) and (self.ser_impls or self.res_impls):
+            h = self.hooked(v)
+            if h is not None:
+                return h
         if c is Keyword:
             return msgpack.ExtType(X_KW, v.name.encode())
         if c is Symbol:
@@ -138,6 +144,9 @@ class Writer:
         if self.ser_impls or self.res_impls:
             h = self.hooked(v)
             if h is not None:
+                if c is not str and c is not bytes and c is not float:
+                    self.memo[id(v)] = h  # shared twice, hooked once
+                    self.keep.append(v)
                 return h
         if c is TVector:
             items = [self.item(x, i) for i, x in enumerate(v)]
@@ -207,9 +216,9 @@ class Writer:
 
     def hooked(self, v: Any) -> Any:
         """Encode `v` through a Serializable / Resource-Serializable instance, if any."""
-        key = type_key(v)
-        if key in self.active:
+        if id(v) in self.unhooked:
             return None
+        key = type_key(v)
         impl = self.ser_impls.get(key)
         tag = R_CUSTOM
         if impl is None:
@@ -219,11 +228,13 @@ class Writer:
                 return None
         repr_ = self.rt.machine.apply(impl, (v,))
         self.keep.append(repr_)
-        self.active.add(key)
+        # the representation itself is written as it is (a hook may return its own
+        # argument, or a value of its own type); values nested inside it are hooked
+        self.unhooked.add(id(repr_))
         try:
             inner = self.item(repr_, f"{type_label(key)} representation")
         finally:
-            self.active.discard(key)
+            self.unhooked.discard(id(repr_))
         i = len(self.objects)
         label = key.qualified if isinstance(key, StructType) else key
         self.objects.append([tag, label, inner])
@@ -246,6 +257,10 @@ def _key_label(k: Any) -> str:
 def serialize(rt: Any, v: Any) -> bytes:
     """Bytes for `v`; raises `(not-serializable type-name path)`."""
     w = Writer(rt)
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, DEPTH_LIMIT))  # Python-to-Python calls: no C stack
     try:
         root = w.enc(v)
     except _NotSerializable as e:
@@ -253,6 +268,8 @@ def serialize(rt: Any, v: Any) -> bytes:
         raise E.err(E.NOT_SERIALIZABLE, e.type_name, path) from None
     except RecursionError:
         raise E.err(E.NOT_SERIALIZABLE, "value", "nested too deeply to serialize") from None
+    finally:
+        sys.setrecursionlimit(limit)
     payload = [FORMAT, program_version(rt), w.codes, w.objects, root]
     return MAGIC + msgpack.packb(payload, use_bin_type=True)
 
@@ -331,6 +348,10 @@ class Reader:
                 if v is _UNBUILT or (i >= limit and self.records[i][0] not in _SHELLS):
                     raise _corrupt(f"deserialize: reference {i} points forward")
                 return v
+            if code == X_BIGINT:
+                if not data:
+                    raise _corrupt("deserialize: empty big integer")
+                return int.from_bytes(data, "big", signed=True)
             try:
                 text = data.decode()
             except UnicodeDecodeError:
@@ -340,10 +361,7 @@ class Reader:
             if code == X_SYM:
                 return Symbol(text)
             if code == X_BIGINT:
-                try:
-                    return int(text)
-                except ValueError:
-                    raise _corrupt("deserialize: bad big integer") from None
+                return int.from_bytes(data, "big", signed=True)
             if code == X_BUILTIN:
                 from .builtins.registry import BY_SYMBOL
 
@@ -353,7 +371,12 @@ class Reader:
                 return b
             if code == X_GLOBAL:
                 mod, _, name = text.rpartition(".")
-                m = self.rt.modules.get(mod) or self.rt.load_module(mod, defs_only=True)
+                m = self.rt.modules.get(mod)
+                if m is None:
+                    try:
+                        m = self.rt.load_module(mod, defs_only=True)
+                    except TurmericError:
+                        raise E.err(E.MISSING_FUNCTION, text) from None
                 cell = m.cells.get(name)
                 if cell is None or not cell.bound:
                     raise E.err(E.MISSING_FUNCTION, text)
@@ -361,9 +384,9 @@ class Reader:
             if code == X_STYPE:
                 return self.struct_type(text)
             raise _corrupt(f"deserialize: unknown extension type {code}")
-        if c is list or c is dict:
-            raise _corrupt("deserialize: unexpected raw container")
-        return x
+        if x is None or c is bool or c is int or c is float or c is str or c is bytes:
+            return x
+        raise _corrupt(f"deserialize: unexpected {type(x).__name__} in the data")
 
     def struct_type(self, qualified: str) -> StructType:
         t = self.rt.structs.get(qualified)
@@ -479,6 +502,9 @@ class Reader:
         special = SPECIAL.get(code.symbol)
         if special is not None:
             clo = special
+            want = 0 if code.symbol == "core/%prompt" else 1
+            if pc != 0 or r[3] is not None or len(r) - 4 != want:
+                raise _corrupt(f"deserialize: malformed {code.symbol} frame")
         else:
             clo = self.val(r[3], n) if r[3] is not None else Closure(code, ())
             if clo.__class__ is not Closure:
@@ -487,6 +513,8 @@ class Reader:
         L = [self.val(x, n) for x in r[4:]]
         if special is None and (len(L) != code.nslots or not 0 <= pc < code.nblocks):
             raise _corrupt(f"deserialize: frame of {code.symbol} does not fit its code")
+        if special is not None and L and L[0].__class__ not in (Closure, Builtin):
+            raise _corrupt(f"deserialize: the handler of a {code.symbol} frame is not a function")
         o.fn = code.fn
         o.pc = pc
         o.L = L
@@ -500,7 +528,10 @@ class Reader:
         key: Any = label
         if "." in label:
             key = self.struct_type(label)
-        cls, method = (SERIALIZABLE, "deserialize") if tag == R_CUSTOM else (RESOURCE_SERIALIZABLE, "unmarshal")
+        if tag == R_CUSTOM:
+            cls, method = self.rt.serializable, "deserialize"
+        else:
+            cls, method = self.rt.resource_serializable, "unmarshal"
         impl = cls.impls[method].get(key)
         if impl is None:
             raise E.err(E.MISSING_FUNCTION, f"{cls.name} {method} for {label}")
