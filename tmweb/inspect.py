@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .lang import serialize as S
-from .lang.code import Continuation
+from .lang.code import PC, Continuation, frame_code, frame_slots
 from .lang.errors import TurmericError
 from .lang.printer import pr_str
 
@@ -63,10 +63,10 @@ def describe(data: bytes, rt: Any) -> str:
             size = _size(rec)
             if loaded is not None:
                 fr = loaded[n]
-                code = fr.clo.code
-                pos = code.callpos.get(fr.pc) or code.pos
-                out.append(f"  #{n} {sym}  at {pos if pos else '?'}  resume point {fr.pc}  ({size} bytes)")
-                for j, v in enumerate(fr.L):
+                code = frame_code(fr)
+                pos = code.callpos.get(fr[PC]) or code.pos
+                out.append(f"  #{n} {sym}  at {pos if pos else '?'}  resume point {fr[PC]}  ({size} bytes)")
+                for j, v in enumerate(frame_slots(fr)):
                     name = code.slot_names[j] if j < len(code.slot_names) else f"slot{j}"
                     if name.startswith("%"):
                         name = f"<pending {j}>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .builtins.registry import register_python
-from .code import Builtin, Closure, Code, Continuation, Frame
+from .code import Builtin, Closure, Code, Continuation, Frame, frame_code, frame_slots
 from .errors import TurmericError
 from .machine import Machine, StepLimitExceeded
 from .printer import pr_str, to_str
@@ -18,6 +18,8 @@ __all__ = [
     "Code",
     "Continuation",
     "Frame",
+    "frame_code",
+    "frame_slots",
     "Keyword",
     "Machine",
     "Pos",

@@ -1,9 +1,9 @@
 """Code objects, closures, built-in functions, frames and continuations.
 
 A `Code` is one compiled Turmeric function, named by a stable symbol and versioned by a
-hash of its compiled text. A `Frame` is one activation: the closure it runs, a resume
-point `pc`, and its local slots `L`. Frames chain through `parent`; that chain *is* the
-Turmeric call stack. A `Continuation` is a captured tuple of frames, top first; it is
+hash of its compiled text. A frame is one activation - a list holding its function, a
+resume point `pc`, its parent, the closure it runs and its local slots. Frames chain
+through the parent; that chain *is* the Turmeric call stack. A `Continuation` is a captured tuple of frames, top first; it is
 never run directly, only copied onto the stack by `resume`, so capturing is cheap and
 resuming the same continuation twice is safe.
 """
@@ -138,24 +138,23 @@ def _arity_of(fn: Callable[..., Any]) -> tuple[int, int | None]:
     return lo, hi
 
 
-class Frame:
-    """One activation on the heap-allocated Turmeric stack."""
+# A frame is a plain Python list, the cheapest object CPython makes:
+#     [fn, pc, parent, closure, slot0, slot1, ...]
+# `fn` is the code's generated function, `pc` its resume point, `parent` the frame its
+# value returns to, `closure` the function value it runs (code symbol, version and
+# captured variables), then its local and pending-value slots.
+FN, PC, PARENT, CLO, BASE = 0, 1, 2, 3, 4
+Frame = list  # for type hints: a frame is a list laid out as above
 
-    __slots__ = ("fn", "pc", "L", "parent", "clo")
 
-    def __init__(self, fn: Callable[..., Any], pc: int, L: list[Any], parent: Frame | None, clo: Any):
-        self.fn = fn
-        self.pc = pc
-        self.L = L
-        self.parent = parent
-        self.clo = clo
+def frame_code(fr: list[Any]) -> Code:
+    """The code a frame runs."""
+    return fr[CLO].code  # type: ignore[no-any-return]
 
-    @property
-    def code(self) -> Code:
-        return self.clo.code
 
-    def __repr__(self) -> str:
-        return f"#<frame {self.clo.code.symbol} pc={self.pc}>"
+def frame_slots(fr: list[Any]) -> list[Any]:
+    """A frame's locals and pending values (a copy)."""
+    return fr[BASE:]
 
 
 class Continuation:
@@ -167,10 +166,10 @@ class Continuation:
 
     __slots__ = ("frames", "resumable")
 
-    def __init__(self, frames: tuple[Frame, ...], resumable: bool = True) -> None:
+    def __init__(self, frames: tuple[list[Any], ...], resumable: bool = True) -> None:
         self.frames = frames
         self.resumable = resumable
 
     def __repr__(self) -> str:
-        top = self.frames[0].clo.code.symbol if self.frames else "empty"
+        top = self.frames[0][CLO].code.symbol if self.frames else "empty"
         return f"#<continuation {top} depth={len(self.frames)}>"

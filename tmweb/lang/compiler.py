@@ -2,9 +2,9 @@
 
 Each Turmeric function becomes one Python function `fn(M, F, v)` whose body is a set of
 numbered blocks. A block runs straight-line Python until it must call a Turmeric function;
-then it records its resume point in `F.pc`, returns the callee's new frame to the machine,
+then it records its resume point in the frame (`F[1]`), returns the callee's new frame to the machine,
 and is re-entered at that block with the callee's value in `v`. Locals and pending values
-live in the frame's slot list `L`, so a frame is plain data: code symbol, resume point,
+live in the frame's slots (`L[4]`, `L[5]`... where `L` is the frame), so a frame is plain data: code symbol, resume point,
 slots. Calls to pure built-ins are ordinary inline Python calls.
 
 The generated text (without positions) is hashed into the function's code version, so
@@ -17,7 +17,7 @@ import hashlib
 from typing import Any
 
 from . import special
-from .code import PURE, Builtin, Closure, Code
+from .code import BASE, PURE, Builtin, Closure, Code
 from .errors import syntax_error
 from .expander import DERIVED, head_name, strip_types
 from .machine import CODE_FILES
@@ -124,8 +124,9 @@ class FnGen:
         self.blocks[m[0]].insert(m[1], [m[2], text, self.cur_pos])
 
     def slot(self, name: str) -> int:
+        """A new slot; its index counts from the frame's first slot (BASE)."""
         self.slot_names.append(name)
-        return len(self.slot_names) - 1
+        return len(self.slot_names) - 1 + BASE
 
     def temp(self) -> str:
         self.ntemps += 1
@@ -172,7 +173,7 @@ class FnGen:
         if c is Free:
             self.uses_env = True
             return f"E[{var.index}].value" if var.boxed else f"E[{var.index}]"
-        return "F.clo"
+        return "F[3]"
 
     def var_cell_expr(self, var: Any) -> str:
         """Expression for what a closure captures: the box itself for boxed variables."""
@@ -182,7 +183,7 @@ class FnGen:
         if c is Free:
             self.uses_env = True
             return f"E[{var.index}]"
-        return "F.clo"
+        return "F[3]"
 
     # -- delivering values -----------------------------------------------------------
     def deliver(self, expr: str, ctx: Ctx) -> str | None:
@@ -195,7 +196,7 @@ class FnGen:
             return None
         if k == T:
             self.emit(f"M.v = {expr}")
-            self.emit("return F.parent")
+            self.emit("return F[2]")
             return None
         self.emit(f"v = {expr}")
         self.emit(f"pc = {ctx.join}")
@@ -360,17 +361,17 @@ class FnGen:
             self.ntail += 1
             site = -self.ntail
             self.callpos[site] = pos or self.cur_pos
-            self.emit(f"F.pc = {site}")
+            self.emit(f"F[1] = {site}")
             self.emit(f"return M.tail(F, {f}, {tup})")
             return None
         if ctx.kind == J:
             self.callpos[ctx.join] = pos or self.cur_pos
-            self.emit(f"F.pc = {ctx.join}")
+            self.emit(f"F[1] = {ctx.join}")
             self.emit(f"return M.call(F, {f}, {tup})")
             return None
         k = self.new_block()
         self.callpos[k] = pos or self.cur_pos
-        self.emit(f"F.pc = {k}")
+        self.emit(f"F[1] = {k}")
         self.emit(f"return M.call(F, {f}, {tup})")
         self.start_block(k)
         if ctx.kind == E:
@@ -443,12 +444,12 @@ class FnGen:
         code.nblocks = len(self.blocks)
         lines: list[str] = []
         linepos: dict[int, Pos] = {}
-        head = ["def fn(M, F, v):", "    L = F.L"]
+        head = ["def fn(M, F, v):", "    L = F"]
         if self.uses_env:
-            head.append("    E = F.clo.env")
+            head.append("    E = F[3].env")
         multi = len(self.blocks) > 1
         if multi:
-            head.append("    pc = F.pc")
+            head.append("    pc = F[1]")
             head.append("    while True:")
         lines.extend(head)
         for bi, block in enumerate(self.blocks):
@@ -502,7 +503,7 @@ def _is_constant(e: str) -> bool:
 def _is_stable(e: str) -> bool:
     """An expression no later statement of the same evaluation can change: a constant,
     a temp (assigned once), an unboxed slot (assigned only where it is bound)."""
-    if _is_constant(e) or e == "F.clo":
+    if _is_constant(e) or e == "F[3]":
         return True
     if e[:1] == "t" and e[1:].isdigit():
         return True

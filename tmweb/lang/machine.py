@@ -1,6 +1,6 @@
 """The machine: runs compiled code over a heap-allocated chain of frames.
 
-The loop is Pycket's two lines, `F = F.fn(M, F, M.v)`: each step runs one frame until it
+The loop is Pycket's two lines, `F = F[0](M, F, M.v)`: each step runs one frame until it
 calls, returns or jumps back, and hands the machine the next frame. No Turmeric call uses
 Python's stack, so recursion depth is bounded by memory only; delimiters, `try` handlers
 and the bottom of each run are frames too, so `cloneable-shift` is a walk up the chain
@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from . import errors as E
-from .code import ASYNC, MACHINE, Builtin, Closure, Code, Continuation, Frame
+from .code import ASYNC, BASE, CLO, MACHINE, PARENT, PC, Builtin, Closure, Code, Continuation, Frame
 from .errors import TurmericError
 from .values import Keyword, Pos, Struct, StructType, TMap, TVector, tlist
 
@@ -68,7 +68,7 @@ def _special(symbol: str) -> Closure:
 def _pass_fn(M: Machine, F: Frame, v: Any) -> Frame:
     """A delimiter or handler frame that is returned to passes the value on."""
     M.v = v
-    return F.parent  # type: ignore[return-value]
+    return F[PARENT]  # type: ignore[no-any-return]
 
 
 def _halt_fn(M: Machine, F: Frame, v: Any) -> Frame:
@@ -104,13 +104,10 @@ class Machine:
         if f.__class__ is Closure:
             code = f.code
             if len(args) == code.nparams and not code.rest:
-                L = list(args)
-                if code.pad:
-                    L.extend(code.pad)
-                return Frame(code.fn, 0, L, F.parent, f)
+                return [code.fn, 0, F[PARENT], f, *args, *code.pad]
         self.blame = F
         try:
-            return self.call(F.parent, f, args)  # type: ignore[arg-type]
+            return self.call(F[PARENT], f, args)
         finally:
             self.blame = None
 
@@ -120,10 +117,7 @@ class Machine:
         if c is Closure:
             code = f.code
             if len(args) == code.nparams and not code.rest:
-                L = list(args)
-                if code.pad:
-                    L.extend(code.pad)
-                return Frame(code.fn, 0, L, F, f)
+                return [code.fn, 0, F, f, *args, *code.pad]
             return self._call_closure_slow(F, f, args)
         if c is Builtin:
             kind = f.kind
@@ -149,10 +143,7 @@ class Machine:
         code = f.code
         n = len(args)
         if code.rest and n >= code.nparams:
-            L = list(args[: code.nparams])
-            L.append(tlist(args[code.nparams :]))
-            L.extend(code.pad)
-            return Frame(code.fn, 0, L, F, f)
+            return [code.fn, 0, F, f, *args[: code.nparams], tlist(args[code.nparams :]), *code.pad]
         hi = None if code.rest else code.nparams
         return self.throw(F, _arity_value(code.name, code.nparams, hi, n))
 
@@ -201,21 +192,21 @@ class Machine:
         """
         fr: Frame | None = F
         while fr is not None:
-            clo = fr.clo
+            clo = fr[CLO]
             if clo is TRY:
-                return self.call(fr.parent, fr.L[0], (value,))  # type: ignore[arg-type]
+                return self.call(fr[PARENT], fr[BASE], (value,))
             if clo is TRY_WITH:
                 k = Continuation(tuple(_segment(F, fr)), resumable)
-                return self.call(fr.parent, fr.L[0], (value, k))  # type: ignore[arg-type]
+                return self.call(fr[PARENT], fr[BASE], (value, k))
             if clo is HALT:
                 break
-            fr = fr.parent
+            fr = fr[PARENT]
         err = TurmericError(value, pos)
         blame = self.blame
         if blame is not None:  # a failed tail call: start the trace at its call site
-            site = blame.clo.code.callpos.get(blame.pc)
+            site = blame[CLO].code.callpos.get(blame[PC])
             err.pos = pos = pos or site
-            err.trace = [(blame.clo.code.symbol, site)] + stack_trace(F, None)
+            err.trace = [(blame[CLO].code.symbol, site)] + stack_trace(F, None)
         else:
             err.trace = stack_trace(F, pos)
         if err.pos is None and err.trace:
@@ -237,7 +228,7 @@ class Machine:
             i = -1
             try:
                 for i in range(SLICE - taken):  # noqa: B007  (i counts the steps taken)
-                    F = F.fn(M, F, M.v)
+                    F = F[0](M, F, M.v)
                 self.count(SLICE)
                 return (1, F, None)
             except _Halt:
@@ -322,7 +313,7 @@ class Machine:
     def start(self, f: Any, args: tuple[Any, ...] = (), delimited: bool = True) -> Frame:
         """The first frame of a run that calls `f(*args)` under a halt frame (which is
         also a delimiter for `cloneable-shift`)."""
-        halt = Frame(_halt_fn, 0, [], None, HALT)
+        halt = [_halt_fn, 0, None, HALT]
         F = self.call(halt, f, args)
         return F
 
@@ -370,15 +361,15 @@ def _segment(F: Frame, stop: Frame) -> list[Frame]:
     fr: Frame | None = F
     while fr is not None and fr is not stop:
         out.append(fr)
-        fr = fr.parent
+        fr = fr[PARENT]
     return out
 
 
 def shift(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
     """`(%shift body-fn)`: capture up to the nearest delimiter and run the body there."""
     fr: Frame | None = F
-    while fr is not None and fr.clo is not PROMPT and fr.clo is not HALT:
-        fr = fr.parent
+    while fr is not None and fr[CLO] is not PROMPT and fr[CLO] is not HALT:
+        fr = fr[PARENT]
     if fr is None:  # pragma: no cover - every run has a halt frame
         raise E.user_error("cloneable-shift: no enclosing cloneable-reset")
     k = Continuation(tuple(_segment(F, fr)))
@@ -387,7 +378,7 @@ def shift(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
 
 def reset(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
     """`(cloneable-reset thunk)`: call thunk under a new delimiter."""
-    P = Frame(_pass_fn, 0, [], F, PROMPT)
+    P = [_pass_fn, 0, F, PROMPT]
     return M.call(P, args[0], ())
 
 
@@ -409,28 +400,30 @@ def resume(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
                 "primitive and has no point to resume at"
             ).value,
         )
-    parent = Frame(_pass_fn, 0, [], F, PROMPT)
+    parent = [_pass_fn, 0, F, PROMPT]
     for fr in reversed(k.frames):
-        parent = Frame(fr.fn, fr.pc, fr.L[:], parent, fr.clo)
+        new = fr[:]  # a fresh frame: the captured one stays as it was, for the next resume
+        new[PARENT] = parent
+        parent = new
     M.v = args[1] if len(args) == 2 else None
     return parent
 
 
 def try_(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
     """`(%try thunk handler)`: run thunk; a throw inside calls `(handler e)` here."""
-    H = Frame(_pass_fn, 0, [args[1]], F, TRY)
+    H = [_pass_fn, 0, F, TRY, args[1]]
     return M.call(H, args[0], ())
 
 
 def try_with(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
     """`(try-with thunk handler)`: a throw inside calls `(handler e k)`, k resumable."""
-    H = Frame(_pass_fn, 0, [args[1]], F, TRY_WITH)
+    H = [_pass_fn, 0, F, TRY_WITH, args[1]]
     return M.call(H, args[0], ())
 
 
 def throw(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
     site = M.blame if M.blame is not None else F
-    return M.throw(F, args[0], site.clo.code.callpos.get(site.pc))
+    return M.throw(F, args[0], site[CLO].code.callpos.get(site[PC]))
 
 
 def apply_(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
@@ -510,18 +503,18 @@ def stack_trace(F: Frame | None, pos: Pos | None) -> list[tuple[str, Pos | None]
     first = True
     skipped = 0
     while fr is not None:
-        clo = fr.clo
+        clo = fr[CLO]
         if clo is HALT:
             break
         if clo not in (PROMPT, TRY, TRY_WITH):
             code = clo.code
-            p = pos if first and pos is not None else code.callpos.get(fr.pc) or code.pos
+            p = pos if first and pos is not None else code.callpos.get(fr[PC]) or code.pos
             if len(out) < TRACE_LIMIT:
                 out.append((code.symbol, p))
             else:
                 skipped += 1
             first = False
-        fr = fr.parent
+        fr = fr[PARENT]
     if skipped:
         out.append((f"... {skipped} more frames", None))
     return out

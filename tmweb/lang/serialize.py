@@ -24,7 +24,7 @@ import msgpack
 
 from . import errors as E
 from .classes import builtin_type_name, type_key, type_label
-from .code import Builtin, Closure, Code, Continuation, Frame
+from .code import BASE, CLO, PC, Builtin, Closure, Code, Continuation, Frame
 from .errors import TurmericError
 from .values import (
     Box,
@@ -204,14 +204,14 @@ class Writer:
         if ref is not None:
             return ref
         i, ref = self.reserve(fr)
-        code = fr.clo.code
+        code = fr[CLO].code
         try:
-            clo = self.enc(fr.clo) if fr.clo.env else None
-            L = [self.item(x, _slot_label(code, j)) for j, x in enumerate(fr.L)]
+            clo = self.enc(fr[CLO]) if fr[CLO].env else None
+            L = [self.item(x, _slot_label(code, j)) for j, x in enumerate(fr[BASE:])]
         except _NotSerializable as e:
             e.path.append(f"frame {code.symbol}")
             raise
-        self.objects[i] = [R_FRAME, self.code(code), fr.pc, clo, *L]
+        self.objects[i] = [R_FRAME, self.code(code), fr[PC], clo, *L]
         return ref
 
     def hooked(self, v: Any) -> Any:
@@ -419,7 +419,7 @@ class Reader:
             elif tag == R_CLOSURE:
                 built[i] = Closure.__new__(Closure)
             elif tag == R_FRAME:
-                built[i] = Frame.__new__(Frame)
+                built[i] = []  # a frame is a list; filled in phase 3
             elif tag == R_CONT:
                 built[i] = Continuation.__new__(Continuation)
             elif tag not in (R_LIST, R_VEC, R_MAP, R_STRUCT, R_CUSTOM, R_RESOURCE):
@@ -480,7 +480,9 @@ class Reader:
                 if len(r) < 2 or r[1].__class__ is not bool:
                     raise _corrupt("deserialize: malformed continuation")
                 frames = tuple(self.val(x, n) for x in r[2:])
-                if not all(f.__class__ is Frame for f in frames):
+                if not all(f.__class__ is list and r[2 + j].__class__ is msgpack.ExtType
+                           and recs[_IDX.unpack(r[2 + j].data)[0]][0] == R_FRAME
+                           for j, f in enumerate(frames)):
                     raise _corrupt("deserialize: continuation holds something that is not a frame")
                 o.frames = frames
                 o.resumable = r[1]
@@ -515,11 +517,7 @@ class Reader:
             raise _corrupt(f"deserialize: frame of {code.symbol} does not fit its code")
         if special is not None and L and L[0].__class__ not in (Closure, Builtin):
             raise _corrupt(f"deserialize: the handler of a {code.symbol} frame is not a function")
-        o.fn = code.fn
-        o.pc = pc
-        o.L = L
-        o.parent = None
-        o.clo = clo
+        o[:] = [code.fn, pc, None, clo, *L]
 
     def hook(self, tag: int, r: list[Any], i: int) -> Any:
         if len(r) != 3 or r[1].__class__ is not str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import errors as E
 from .classes import BUILTIN_TYPES, add_instance, defclass
-from .code import Closure, Frame
+from .code import Closure
 from .errors import syntax_error
 from .expander import S, head_name, strip_types
 from .modules import Unbound
@@ -50,7 +50,6 @@ def _instance(cls: Any, key: Any, impls: dict[str, Any]) -> None:
 
 RUNTIME_GLOBALS: dict[str, Any] = {
     "Closure": Closure,
-    "Frame": Frame,
     "Box": Box,
     "TVector": TVector,
     "TMap": TMap,
@@ -411,7 +410,7 @@ def comp_recur(g: Any, x: TList, ctx: Any) -> Any:
         targets = ", ".join(f"L[{loc.slot}]" for loc in lp.slots)
         vals = ", ".join(f"Box({e})" if loc.boxed and lp.head != 0 else e for loc, e in zip(lp.slots, es))
         g.emit(f"{targets}, = {vals},")
-    g.emit(f"F.pc = {lp.head}")
+    g.emit(f"F[1] = {lp.head}")
     g.emit("return F")
     return None
 
