@@ -39,6 +39,7 @@ def pr_str(v: Any, readable: bool = True) -> str:
     """
     out: list[str] = []
     stack: list[Any] = [v]
+    refs_seen: set[int] = set()  # a ref printed once prints as #<ref ...> again: cycles end
     while stack:
         x = stack.pop()
         if x.__class__ is _Lit:
@@ -78,6 +79,10 @@ def pr_str(v: Any, readable: bool = True) -> str:
         elif c is bytes:
             out.append('#bytes "' + x.hex() + '"')
         elif c is Ref:
+            if id(x) in refs_seen:
+                out.append("#<ref ...>")
+                continue
+            refs_seen.add(id(x))
             stack.append(_Lit(">"))
             stack.append(x.value)
             out.append("#<ref ")

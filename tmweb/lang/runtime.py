@@ -277,6 +277,7 @@ class Runtime:
         self.structs: dict[str, StructType] = {}
         self.roots = roots if roots is not None else default_roots(None)
         self.definition_heads: set[str] = set()
+        self.version_cache: str | None = None
         self.loading: list[str] = []
         self.core = self._make_core()
 
@@ -325,6 +326,7 @@ class Runtime:
             for f in forms:
                 digest.update(pr_str(f).encode() + b"\0")
             module.form_hash = digest.hexdigest()[:16]
+            self.version_cache = None  # the program version changes with it
         for f in forms:  # macros are visible to the whole module, wherever defined
             if head_name(f) == "defmacro":
                 mc.define_macro(f)

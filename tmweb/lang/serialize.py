@@ -69,19 +69,42 @@ def program_version(rt: Any) -> str:
     when it starts loading, so the version is the same all through a run (imports
     that load more modules change it, once, when they load).
     """
+    cached = getattr(rt, "version_cache", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     h = hashlib.sha256()
     for name in sorted(rt.modules):
         m = rt.modules[name]
         if name != "core" and m.form_hash:
             h.update(f"{name}={m.form_hash};".encode())
-    return h.hexdigest()[:12]
+    rt.version_cache = h.hexdigest()[:12]
+    return rt.version_cache  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- writing
 
 
+#: Values msgpack writes natively; no Python code runs for them (ints out of 64-bit range
+#: make msgpack raise OverflowError, and the writer then runs again checking each int).
+_NATIVE = frozenset({str, float, bool, type(None), bytes, int})
+_NATIVE_NO_INT = frozenset({str, float, bool, type(None), bytes})
+
+_REFS: list[Any] = []
+_KW_EXT: dict[Keyword, Any] = {}
+
+
+def _ref(i: int) -> Any:
+    """The reference to object `i` (the first thousands are made once and reused)."""
+    if i < len(_REFS):
+        return _REFS[i]
+    r = msgpack.ExtType(X_REF, _IDX.pack(i))
+    if i == len(_REFS) and i < 65536:
+        _REFS.append(r)
+    return r
+
+
 class Writer:
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: Any, check_ints: bool = False) -> None:
         self.rt = rt
         self.objects: list[Any] = []
         self.memo: dict[int, Any] = {}
@@ -90,6 +113,11 @@ class Writer:
         self.code_index: dict[str, int] = {}
         self.ser_impls = rt.serializable.impls["serialize"]
         self.res_impls = rt.resource_serializable.impls["marshal"]
+        self.hooks = bool(self.ser_impls or self.res_impls)
+        # with hooks, every value goes through enc (an int64 or string may have one)
+        self.native: frozenset[type] = (
+            frozenset() if self.hooks else (_NATIVE_NO_INT if check_ints else _NATIVE)
+        )
         self.unhooked: set[int] = set()  # ids of hook results: written as they are
 
     def code(self, code: Code) -> int:
@@ -103,7 +131,7 @@ class Writer:
     def reserve(self, v: Any) -> tuple[int, Any]:
         i = len(self.objects)
         self.objects.append(None)
-        ref = msgpack.ExtType(X_REF, _IDX.pack(i))
+        ref = _ref(i)
         self.memo[id(v)] = ref
         self.keep.append(v)
         return i, ref
@@ -111,66 +139,82 @@ class Writer:
     def done(self, v: Any, record: list[Any]) -> Any:
         i = len(self.objects)
         self.objects.append(record)
-        ref = msgpack.ExtType(X_REF, _IDX.pack(i))
+        ref = _ref(i)
         self.memo[id(v)] = ref
         self.keep.append(v)
         return ref
 
+    def items(self, xs: Any, label: Any) -> list[Any]:
+        """Encode a sequence; natives are taken as they are. On failure, find the item
+        that failed and say where it was (`label(i)`)."""
+        native = self.native
+        enc = self.enc
+        try:
+            return [x if x.__class__ in native else enc(x) for x in xs]
+        except _NotSerializable:
+            for i, x in enumerate(xs):  # only on the error path: say which item
+                try:
+                    enc(x)
+                except _NotSerializable as e:
+                    e.path.append(str(label(i)))
+                    raise
+            raise
+
     def enc(self, v: Any) -> Any:
         c = v.__class__
         if v is None or c is bool or c is float or c is str or c is bytes:
-            if (self.ser_impls or self.res_impls) and v is not None:
+            if self.hooks and v is not None:
                 return self.hooked(v) or v
             return v
         if c is int:
-            if self.ser_impls or self.res_impls:
+            if self.hooks:
                 h = self.hooked(v)
                 if h is not None:
                     return h
             if -(2**63) <= v < 2**64:
                 return v
             return msgpack.ExtType(X_BIGINT, v.to_bytes(v.bit_length() // 8 + 1, "big", signed=True))
-        if (c is Keyword or c is Symbol) and (self.ser_impls or self.res_impls):
+        if (c is Keyword or c is Symbol) and self.hooks:
             h = self.hooked(v)
             if h is not None:
                 return h
         if c is Keyword:
-            return msgpack.ExtType(X_KW, v.name.encode())
+            x = _KW_EXT.get(v)
+            if x is None:
+                x = _KW_EXT[v] = msgpack.ExtType(X_KW, v.name.encode())
+            return x
         if c is Symbol:
             return msgpack.ExtType(X_SYM, v.name.encode())
         ref = self.memo.get(id(v))
         if ref is not None:
             return ref
-        if self.ser_impls or self.res_impls:
+        if self.hooks:
             h = self.hooked(v)
             if h is not None:
-                if c is not str and c is not bytes and c is not float:
-                    self.memo[id(v)] = h  # shared twice, hooked once
-                    self.keep.append(v)
+                self.memo[id(v)] = h  # shared twice, hooked once
+                self.keep.append(v)
                 return h
-        if c is TVector:
-            items = [self.item(x, i) for i, x in enumerate(v)]
-            return self.done(v, [R_VEC, *items])
-        if c is TList:
-            items = [self.item(x, i) for i, x in enumerate(v)]
-            return self.done(v, [R_LIST, *items])
+        if c is TVector or c is TList:
+            tag = R_VEC if c is TVector else R_LIST
+            xs = v.items[: v.n] if c is TVector else list(v)
+            return self.done(v, [tag, *self.items(xs, lambda i: f"[{i}]")])
         if c is TMap:
-            rec: list[Any] = [R_MAP]
+            flat: list[Any] = []
             for k, x in v.d.items():
-                rec.append(self.item(k, "key"))
-                rec.append(self.item(x, _key_label(k)))
-            return self.done(v, rec)
+                flat.append(k)
+                flat.append(x)
+            return self.done(v, [R_MAP, *self.items(flat, lambda i: "key" if i % 2 == 0 else _key_label(flat[i - 1]))])
         if c is Struct:
-            fields = [self.item(x, v.type.fields[i]) for i, x in enumerate(v.vals)]
-            return self.done(v, [R_STRUCT, v.type.qualified, *fields])
+            fields = v.type.fields
+            return self.done(v, [R_STRUCT, v.type.qualified, *self.items(v.vals, lambda i: fields[i])])
         if c is Ref or c is Box:
             i, ref = self.reserve(v)
-            self.objects[i] = [R_REF if c is Ref else R_BOX, self.item(v.value, "value")]
+            self.objects[i] = [R_REF if c is Ref else R_BOX, *self.items((v.value,), lambda i: "value")]
             return ref
         if c is Closure:
             i, ref = self.reserve(v)
             code = v.code
-            env = [self.item(x, f"captured {code.free_names[j]}") for j, x in enumerate(v.env)]
+            env = self.items(v.env, lambda j: f"captured {code.free_names[j]}")
             self.objects[i] = [R_CLOSURE, self.code(code), *env]
             return ref
         if c is Continuation:
@@ -204,14 +248,15 @@ class Writer:
         if ref is not None:
             return ref
         i, ref = self.reserve(fr)
-        code = fr[CLO].code
+        clo = fr[CLO]
+        code = clo.code
         try:
-            clo = self.enc(fr[CLO]) if fr[CLO].env else None
-            L = [self.item(x, _slot_label(code, j)) for j, x in enumerate(fr[BASE:])]
+            cref = self.enc(clo) if clo.env else None
+            L = self.items(fr[BASE:], lambda j: _slot_label(code, j))
         except _NotSerializable as e:
             e.path.append(f"frame {code.symbol}")
             raise
-        self.objects[i] = [R_FRAME, self.code(code), fr[PC], clo, *L]
+        self.objects[i] = [R_FRAME, self.code(code), fr[PC], cref, *L]
         return ref
 
     def hooked(self, v: Any) -> Any:
@@ -239,7 +284,7 @@ class Writer:
         label = key.qualified if isinstance(key, StructType) else key
         self.objects.append([tag, label, inner])
         self.keep.append(v)
-        return msgpack.ExtType(X_REF, _IDX.pack(i))
+        return _ref(i)
 
 
 def _slot_label(code: Code, j: int) -> str:
@@ -256,7 +301,14 @@ def _key_label(k: Any) -> str:
 
 def serialize(rt: Any, v: Any) -> bytes:
     """Bytes for `v`; raises `(not-serializable type-name path)`."""
-    w = Writer(rt)
+    try:
+        return _serialize(rt, v, False)
+    except OverflowError:  # an int beyond 64 bits was taken as native: check every int
+        return _serialize(rt, v, True)
+
+
+def _serialize(rt: Any, v: Any, check_ints: bool) -> bytes:
+    w = Writer(rt, check_ints)
     import sys
 
     limit = sys.getrecursionlimit()
@@ -430,9 +482,9 @@ class Reader:
             if tag in _SHELLS:
                 continue
             if tag == R_LIST:
-                built[i] = tlist([self.val(x, i) for x in r[1:]])
+                built[i] = tlist([x if x.__class__ in _NATIVE else self.val(x, i) for x in r[1:]])
             elif tag == R_VEC:
-                built[i] = TVector([self.val(x, i) for x in r[1:]])
+                built[i] = TVector([x if x.__class__ in _NATIVE else self.val(x, i) for x in r[1:]])
             elif tag == R_MAP:
                 if len(r) % 2 != 1:
                     raise _corrupt("deserialize: map with a key but no value")
@@ -512,7 +564,8 @@ class Reader:
             if clo.__class__ is not Closure:
                 raise _corrupt(f"deserialize: frame of {code.symbol} has a bad closure")
             self.frame_checks.append((clo, code))
-        L = [self.val(x, n) for x in r[4:]]
+        val = self.val
+        L = [x if x.__class__ in _NATIVE else val(x, n) for x in r[4:]]
         if special is None and (len(L) != code.nslots or not 0 <= pc < code.nblocks):
             raise _corrupt(f"deserialize: frame of {code.symbol} does not fit its code")
         if special is not None and L and L[0].__class__ not in (Closure, Builtin):

@@ -1,0 +1,390 @@
+"""Fuzzing `deserialize` (SPEC 1.5): bytes that are truncated, corrupted or not ours are a
+`TurmericError` (corrupt-data, missing-function, schema-mismatch) or a value - never
+another Python exception, never a file written, never any code run but code lookup.
+
+More than 10,000 byte strings in total go through `S.deserialize`, from five strategies:
+byte-level mutations of valid serializations (bit flips, truncations, insertions,
+deletions, splices of two serializations), random bytes with and without the magic,
+random msgpack values behind the magic, random envelopes shaped like ours, and
+structure-aware mutations of decoded valid envelopes (one record field replaced).
+
+The runtime under test has an empty temporary folder as its only module root, and the
+tests run with another empty temporary folder as the current directory; every call is
+watched: `open`, `os.system`, `subprocess.Popen` and `Machine.run` must not be used by it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import random
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tmweb.lang import Runtime, TurmericError
+from tmweb.lang import serialize as S
+
+ALLOWED = {"corrupt-data", "missing-function", "schema-mismatch"}
+COUNTS: Counter[str] = Counter()
+KINDS: Counter[str | None] = Counter()  # outcomes, shown by the last test
+
+SETTINGS = dict(
+    deadline=None,
+    database=None,  # no .hypothesis folder: the current folder must stay empty
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+PROGRAM = """
+(struct point [x y])
+(struct node [v next])
+(defn fz-adder [n] (fn [x] (+ x n)))
+(defn fz-f [a b]
+  (let [c (* a b) d [a b] e {:a a "b" b} g (fz-adder c) r (ref d)]
+    (+ c (first d) (g 1) (cloneable-shift [k] k))))
+(defn fz-deep [n] (if (= n 0) (cloneable-shift [k] k) (+ 1 (fz-deep (- n 1)))))
+(defn fz-try [] (try (+ 1 (cloneable-shift [k] k)) (catch [e] :caught)))
+(defn fz-map [xs] (mapv (fn [x] (if (= x 2) (cloneable-shift [k] k) x)) xs))
+(defn fz-counter [] (let [n 0] [(fn [] (set! n (+ n 1)) n) (fn [] n)]))
+(def cyc (ref nil))
+(ref-set! cyc [1 cyc {:self cyc}])
+"""
+
+SEED_VALUES = [
+    "nil",
+    "true",
+    "-17",
+    str(2**200),
+    str(-(2**70)),
+    "3.5",
+    '"h\\u00e9llo"',
+    ":kw",
+    "'sym",
+    "'(1 2 (3))",
+    '[1 [2 "x"] {:a 1}]',
+    '{:a 1 "s" [1 2] 3 :three [1 2] nil}',
+    "(point 1 (point 2 3))",
+    "(node 1 (node 2 nil))",
+    "(Some [1 (None)])",
+    '(error "boom")',
+    "(ref [1 2])",
+    "cyc",
+    "inc",
+    "(fz-adder 5)",
+    "(fz-counter)",
+    "point",
+    "(cloneable-reset (fn [] (fz-f 3 4)))",
+    "(cloneable-reset (fn [] (fz-deep 5)))",
+    "(cloneable-reset fz-try)",
+    "(cloneable-reset (fn [] (fz-map [1 2 3])))",
+    "(let [r (ref 0)] [r r (cloneable-reset (fn [] (fz-f 1 2)))])",
+]
+
+
+@pytest.fixture(scope="module")
+def fuzz_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runtime, list[bytes]]:
+    roots = tmp_path_factory.mktemp("fuzz-roots")
+    rt = Runtime(roots=[str(roots)])
+    m = rt.module("fz")
+    rt.eval_text(PROGRAM, m)
+    seeds = [S.serialize(rt, rt.eval_text(src, m)) for src in SEED_VALUES]
+    for data in seeds:  # every seed is valid
+        S.deserialize(rt, data)
+    return rt, seeds
+
+
+class Watch:
+    """Records forbidden side effects while `active`."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.events: list[str] = []
+
+
+@pytest.fixture
+def guarded(
+    fuzz_env: tuple[Runtime, list[bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[bytes], None]]:
+    """A checked `deserialize`: returns a value or raises an allowed TurmericError and
+    nothing else; meanwhile no file is opened, no process started, no Turmeric code run."""
+    rt, _ = fuzz_env
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    w = Watch()
+    tables = [rt.serializable, rt.resource_serializable]
+    hooks = [(c, {k: dict(v) for k, v in c.impls.items()}) for c in tables]
+    for c in tables:  # no instance may run here
+        for d in c.impls.values():
+            d.clear()
+
+    def spy(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            if w.active:
+                w.events.append(f"{name}{a!r:.200}")
+            return real(*a, **k)
+
+        return wrapper
+
+    monkeypatch.setattr(builtins, "open", spy("open", builtins.open))
+    monkeypatch.setattr(io, "open", spy("io.open", io.open))
+    monkeypatch.setattr(os, "system", spy("os.system", os.system))
+    monkeypatch.setattr(subprocess, "Popen", spy("Popen", subprocess.Popen))
+    monkeypatch.setattr(rt.machine, "run", spy("Machine.run", rt.machine.run))
+
+    def check(data: bytes) -> None:
+        COUNTS["total"] += 1
+        w.active = True
+        try:
+            S.deserialize(rt, data)
+        except TurmericError as e:
+            kind = getattr(getattr(e.value, "type", None), "name", None)
+            KINDS[kind] += 1
+            assert kind in ALLOWED, f"{kind}: {e.message}"
+        else:
+            KINDS["value"] += 1
+        finally:
+            w.active = False
+        assert not w.events, w.events
+
+    yield check
+    assert os.listdir(cwd) == []
+    for c, impls in hooks:
+        for k, v in impls.items():
+            c.impls[k].update(v)
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete", "splice", "dup"]))
+        n = len(data)
+        if op == "flip" and n:
+            i = draw(st.integers(0, n - 1))
+            data[i] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and n:
+            i = draw(st.integers(0, n - 1))
+            data[i] = draw(
+                st.sampled_from([0x00, 0xFF, 0x7F, 0x80, 0xC0, 0xC1, 0xD6, 0xDC, 0x90, 0x9F, 0xA0])
+            )
+        elif op == "truncate":
+            del data[draw(st.integers(0, n)) :]
+        elif op == "insert":
+            i = draw(st.integers(0, n))
+            data[i:i] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete" and n:
+            i = draw(st.integers(0, n - 1))
+            del data[i : i + draw(st.integers(1, 8))]
+        elif op == "splice":
+            other = draw(st.sampled_from(seeds))
+            i = draw(st.integers(0, n))
+            j = draw(st.integers(0, len(other)))
+            data = data[:i] + bytearray(other[j:])
+        elif op == "dup" and n:
+            i = draw(st.integers(0, n - 1))
+            data[i:i] = data[i : i + draw(st.integers(1, 16))]
+    return bytes(data)
+
+
+# The structured generators below are plain Python driven by one hypothesis-drawn seed:
+# nested hypothesis strategies cost tens of milliseconds per example, these well under one,
+# and a failure still reports its seed (re-run `gen(random.Random(seed))` to reproduce).
+
+EXT_CODES = [
+    S.X_REF,
+    S.X_KW,
+    S.X_SYM,
+    S.X_BIGINT,
+    S.X_BUILTIN,
+    S.X_STYPE,
+    S.X_GLOBAL,
+    0,
+    8,
+    99,
+    127,
+]
+EXT_NAMES = [
+    b"core.inc", b"core.+", b"core.map", b"fz.point", b"fz.node", b"fz.fz-adder", b"fz.cyc",
+    b"core.error", b"core.Some", b"12345678901234567890", b"-5", b"x", b"no.such", b"", b"fz.",
+]  # fmt: skip
+SYMBOLS = [
+    "fz.fz-f", "fz.fz-adder/fn#1", "fz.fz-deep", "fz.fz-try/fn#1", "core/%try", "core/%prompt",
+    "core/%try-with", "core/%halt", "core.map", "core.mapv", "fz.nope", "fz.point", "", "fz",
+]  # fmt: skip
+
+
+def _atom(rnd: random.Random) -> Any:
+    r = rnd.randrange(12)
+    if r == 0:
+        return None
+    if r == 1:
+        return rnd.random() < 0.5
+    if r == 2:
+        return rnd.choice([0, 1, -1, 2, 3, 10, 255, 2**31, 2**63 - 1, -(2**63), 2**64 - 1])
+    if r == 3:
+        return rnd.randrange(-50, 50)
+    if r == 4:
+        return rnd.choice([0.0, -1.5, float("inf"), float("nan"), 1e300])
+    if r == 5:
+        return "".join(rnd.choice("ab:./#%\u00e9\u2603") for _ in range(rnd.randrange(6)))
+    if r == 6:
+        return rnd.randbytes(rnd.randrange(6))
+    if r == 7:
+        return msgpack.Timestamp(rnd.randrange(2**34), rnd.randrange(10**9))
+    if r in (8, 9):  # references are the most interesting extension
+        return msgpack.ExtType(S.X_REF, rnd.randrange(12).to_bytes(4, "big"))
+    code = rnd.choice(EXT_CODES)
+    data = rnd.choice(EXT_NAMES) if rnd.random() < 0.7 else rnd.randbytes(rnd.randrange(6))
+    return msgpack.ExtType(code, data)
+
+
+def gen_msg(rnd: random.Random, depth: int = 0) -> Any:
+    """A random msgpack-able value, nested a little."""
+    r = rnd.random()
+    if depth >= 3 or r < 0.6:
+        return _atom(rnd)
+    n = rnd.randrange(6)
+    if r < 0.9:
+        return [gen_msg(rnd, depth + 1) for _ in range(n)]
+    return {rnd.choice(["a", "b", 1, 2, -3]): gen_msg(rnd, depth + 1) for _ in range(n)}
+
+
+def gen_record(rnd: random.Random) -> list[Any]:
+    tag = rnd.choice([*range(1, 12), 0, 12, 99])
+    fields = [gen_msg(rnd, 2) for _ in range(rnd.randrange(6))]
+    if tag in (S.R_FRAME, S.R_CLOSURE) and rnd.random() < 0.8:
+        fields[:0] = [rnd.randrange(3), rnd.randrange(3)]  # a code index and a pc
+    if tag == S.R_CONT and rnd.random() < 0.8:
+        fields.insert(0, rnd.random() < 0.5)
+    if tag in (S.R_STRUCT, S.R_CUSTOM, S.R_RESOURCE) and rnd.random() < 0.8:
+        fields.insert(
+            0, rnd.choice(["fz.point", "fz.node", "core.error", "FileHandle", "int64", "x"])
+        )
+    return [tag, *fields]
+
+
+def gen_envelope(rnd: random.Random) -> bytes:
+    """An envelope with our shape: format, version, code table, records, root."""
+    codes: list[Any] = []
+    for _ in range(rnd.randrange(4)):
+        codes += [rnd.choice(SYMBOLS), rnd.choice(["0", "", "0000000000000000", "x"])]
+    records = [gen_record(rnd) for _ in range(rnd.randrange(7))]
+    root = (
+        msgpack.ExtType(S.X_REF, rnd.randrange(8).to_bytes(4, "big"))
+        if rnd.random() < 0.6
+        else gen_msg(rnd)
+    )
+    fmt = rnd.choice([S.FORMAT, S.FORMAT, S.FORMAT, 0, 2, "1"])
+    return S.MAGIC + _packb([fmt, rnd.choice(["", "abc", "0" * 12]), codes, records, root])
+
+
+def gen_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
+    """A decoded valid envelope with a few parts replaced by random msgpack values."""
+    payload = msgpack.unpackb(rnd.choice(seeds)[len(S.MAGIC) :], raw=False, strict_map_key=False)
+    for _ in range(rnd.randrange(1, 4)):
+        where = rnd.choice(["field", "field", "field", "record", "record", "code", "root", "top"])
+        objs = payload[3] if isinstance(payload[3], list) else []
+        codes = payload[2] if isinstance(payload[2], list) else []
+        if where == "field" and objs and isinstance(rec := rnd.choice(objs), list):
+            i = rnd.randrange(len(rec) + 1)
+            action = rnd.choice(["replace", "insert", "delete", "swap"])
+            if action == "insert" or i == len(rec):
+                rec.insert(i, gen_msg(rnd, 1))
+            elif action == "replace":
+                rec[i] = gen_msg(rnd, 1)
+            elif action == "delete":
+                del rec[i]
+            else:
+                j = rnd.randrange(len(rec))
+                rec[i], rec[j] = rec[j], rec[i]
+        elif where == "record" and objs:
+            i = rnd.randrange(len(objs))
+            r = rnd.random()
+            if r < 0.4:
+                objs[i] = gen_record(rnd)
+            elif r < 0.7:
+                objs.insert(i, rnd.choice(objs))
+            else:
+                j = rnd.randrange(len(objs))
+                objs[i], objs[j] = objs[j], objs[i]
+        elif where == "code" and codes:
+            codes[rnd.randrange(len(codes))] = rnd.choice([*SYMBOLS, gen_msg(rnd, 2)])
+        elif where == "root":
+            payload[4] = gen_msg(rnd)
+        elif where == "top":
+            payload[rnd.randrange(5)] = gen_msg(rnd)
+    return S.MAGIC + _packb(payload)
+
+
+def _packb(v: Any) -> bytes:
+    return msgpack.packb(v, use_bin_type=True)
+
+
+SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def _run(name: str, strategy: Any, n: int, check: Callable[[bytes], None]) -> None:
+    before = COUNTS["total"]
+
+    @settings(max_examples=n, **SETTINGS)
+    @given(strategy)
+    def inner(data: bytes) -> None:
+        check(data)
+
+    inner()
+    COUNTS[name] = COUNTS["total"] - before
+    assert COUNTS[name] >= n, COUNTS
+
+
+def test_mutated_serializations(
+    fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
+) -> None:
+    _run("mutated", mutated(fuzz_env[1]), 4000, guarded)
+
+
+def test_random_bytes(guarded: Callable[[bytes], None]) -> None:
+    strategy = st.one_of(st.binary(max_size=64), st.binary(max_size=64).map(lambda b: S.MAGIC + b))
+    _run("random", strategy, 1500, guarded)
+
+
+def test_random_msgpack_behind_magic(guarded: Callable[[bytes], None]) -> None:
+    strategy = SEEDS.map(lambda seed: S.MAGIC + _packb(gen_msg(random.Random(seed))))
+    _run("msgpack", strategy, 1500, guarded)
+
+
+def test_envelope_shaped(
+    fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
+) -> None:
+    _run("envelope", SEEDS.map(lambda seed: gen_envelope(random.Random(seed))), 4000, guarded)
+
+
+def test_structural_mutations(
+    fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
+) -> None:
+    seeds = fuzz_env[1]
+    strategy = SEEDS.map(lambda seed: gen_structural(random.Random(seed), seeds))
+    _run("structural", strategy, 8000, guarded)
+
+
+def test_total_is_at_least_ten_thousand() -> None:
+    parts = ("mutated", "random", "msgpack", "envelope", "structural")
+    if not all(p in COUNTS for p in parts):
+        pytest.skip("runs after the five fuzz tests of this module")
+    assert sum(COUNTS[p] for p in parts) >= 10_000, COUNTS
+    print(f"\n{sum(COUNTS[p] for p in parts)} byte strings deserialized; outcomes: {dict(KINDS)}")
+    assert KINDS["value"] > 0 and KINDS["corrupt-data"] > 0
