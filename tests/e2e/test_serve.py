@@ -447,3 +447,24 @@ def test_an_app_with_a_syntax_error_is_reported_before_serving(tmp_path: Path) -
     assert p.returncode == 1
     assert "main.tm:1" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_reload_picks_up_an_edited_module_without_a_restart(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    app = write_app(tmp_path / "app")
+    server = serve(app, "--reload")
+    assert "First number" in server.get("/add").text
+    main = app / "main.tm"
+    main.write_text(main.read_text().replace("First number", "Erste Zahl"), encoding="utf-8")
+    deadline = time.time() + 20
+    text = ""
+    while time.time() < deadline:
+        try:
+            text = server.get("/add").text
+        except httpx.HTTPError:  # the worker is restarting
+            text = ""
+        if "Erste Zahl" in text:
+            break
+        time.sleep(0.3)
+    assert "Erste Zahl" in text
