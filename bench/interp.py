@@ -33,11 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
+from bench.docsection import write_section  # noqa: E402
 from tmweb.lang import Runtime  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
-START = "<!-- interp:start -->"
-END = "<!-- interp:end -->"
 
 FIB_N = 25
 LOOP_N = 1_000_000
@@ -200,32 +199,10 @@ def render(rows: list[tuple[str, float, float]], repeat: int) -> str:
     return "\n".join(lines)
 
 
-HEADER = """# Benchmarks
-
-Numbers in this file are produced by the scripts under `bench/`, each comparing tmweb or
-Turmeric against an equivalent baseline measured in the same run on the same machine. Each
-script owns the section between its own `<!-- NAME:start -->` / `<!-- NAME:end -->` markers
-and rewrites only that section, recording the date, machine (`platform`, `os.cpu_count()`)
-and method with its numbers. Timings are wall-clock, best of several runs after a warm-up;
-they are indicative, not asserted by any test.
-
-"""
 
 
-def write_doc(section: str, path: Path = DOC) -> None:
-    block = f"{START}\n{section}\n{END}"
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        i, j = text.find(START), text.find(END)
-        if i != -1 and j != -1 and j > i:
-            text = text[:i] + block + text[j + len(END) :]
-        else:
-            text = text.rstrip("\n") + "\n\n## Interpreter\n\n" + block + "\n"
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = HEADER + "## Interpreter\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
+def write_doc(section: str) -> None:
+    write_section("interp", "Interpreter", section)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

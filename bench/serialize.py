@@ -44,14 +44,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
+from bench.docsection import write_section  # noqa: E402
 from tmweb.lang import Runtime, TurmericError  # noqa: E402
 from tmweb.lang import serialize as S  # noqa: E402
 from tmweb.lang.code import BASE, CLO, PC, Continuation  # noqa: E402
 from tmweb.lang.values import TVector  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
-START = "<!-- serialize:start -->"
-END = "<!-- serialize:end -->"
 DEPTHS = (1, 10, 100)
 
 #: Turmeric time / msgpack time, for serialize and for deserialize.
@@ -256,24 +255,10 @@ def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
     return "\n".join(lines)
 
 
-HEADER = "# Benchmarks\n\n"
 
 
-def write_doc(section: str, path: Path = DOC) -> None:
-    """Replace this script's marked section of `path`, or append it; nothing else changes."""
-    block = f"{START}\n{section}\n{END}"
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        i, j = text.find(START), text.find(END)
-        if i != -1 and j != -1 and j > i:
-            text = text[:i] + block + text[j + len(END) :]
-        else:
-            text = text.rstrip("\n") + "\n\n## Serializer\n\n" + block + "\n"
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = HEADER + "## Serializer\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
+def write_doc(section: str) -> None:
+    write_section("serialize", "Serializer", section)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -23,6 +23,11 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+from bench.docsection import write_section  # noqa: E402
+
 ACTION = re.compile(r'action="([^"]+)"')
 
 
@@ -122,19 +127,7 @@ def main() -> None:
         f"access log on for tmweb (its default), {time.strftime('%Y-%m-%d')}.\n"
     )
     print(table)
-    write_section("web", table)
-
-
-def write_section(name: str, body: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{body}{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + f"\n\n## Web flows\n\n{block}\n"
-    path.write_text(text)
+    write_section("web", "Web flows", table)
 
 
 if __name__ == "__main__":

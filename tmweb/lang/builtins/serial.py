@@ -6,6 +6,7 @@ and code lookup needs the runtime.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import serialize as S
@@ -14,22 +15,21 @@ from ..errors import TurmericError
 from .registry import builtin
 
 
-@builtin("serialize", MACHINE, 1, 1)
-def serialize(M: Any, F: Any, args: tuple[Any, ...]) -> Any:
-    try:
-        M.v = S.serialize(M.rt, args[0])
-    except TurmericError as e:
-        return M.throw(F, e.value, e.pos)
-    return F
+def _with_runtime(fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """A one-argument built-in that needs the runtime; its errors are thrown in Turmeric."""
+
+    def op(M: Any, F: Any, args: tuple[Any, ...]) -> Any:
+        try:
+            M.v = fn(M.rt, args[0])
+        except TurmericError as e:
+            return M.throw(F, e.value, e.pos)
+        return F
+
+    return op
 
 
-@builtin("deserialize", MACHINE, 1, 1)
-def deserialize(M: Any, F: Any, args: tuple[Any, ...]) -> Any:
-    try:
-        M.v = S.deserialize(M.rt, args[0])
-    except TurmericError as e:
-        return M.throw(F, e.value, e.pos)
-    return F
+builtin("serialize", MACHINE, 1, 1)(_with_runtime(S.serialize))
+builtin("deserialize", MACHINE, 1, 1)(_with_runtime(S.deserialize))
 
 
 @builtin("current-version", MACHINE, 0, 0)
