@@ -128,20 +128,18 @@ class Writer:
             self.codes.append(code.version)
         return i
 
+    # Objects are memoized by id. Every memoized object is part of the value being
+    # written, so it stays alive (and its id unique) until the writer is done.
     def reserve(self, v: Any) -> tuple[int, Any]:
         i = len(self.objects)
         self.objects.append(None)
-        ref = _ref(i)
-        self.memo[id(v)] = ref
-        self.keep.append(v)
+        ref = self.memo[id(v)] = _ref(i)
         return i, ref
 
     def done(self, v: Any, record: list[Any]) -> Any:
         i = len(self.objects)
         self.objects.append(record)
-        ref = _ref(i)
-        self.memo[id(v)] = ref
-        self.keep.append(v)
+        ref = self.memo[id(v)] = _ref(i)
         return ref
 
     def items(self, xs: Any, label: Any) -> list[Any]:
@@ -192,12 +190,20 @@ class Writer:
             h = self.hooked(v)
             if h is not None:
                 self.memo[id(v)] = h  # shared twice, hooked once
-                self.keep.append(v)
                 return h
         if c is TVector or c is TList:
-            tag = R_VEC if c is TVector else R_LIST
             xs = v.items[: v.n] if c is TVector else list(v)
-            return self.done(v, [tag, *self.items(xs, lambda i: f"[{i}]")])
+            native = self.native
+            enc = self.enc
+            try:
+                rec = [x if x.__class__ in native else enc(x) for x in xs]
+            except _NotSerializable:
+                self.items(xs, lambda i: f"[{i}]")  # raises, saying which item
+                raise
+            i = len(self.objects)
+            self.objects.append([R_VEC if c is TVector else R_LIST, *rec])
+            ref = self.memo[id(v)] = _ref(i)
+            return ref
         if c is TMap:
             flat: list[Any] = []
             for k, x in v.d.items():
@@ -244,19 +250,32 @@ class Writer:
             raise
 
     def frame(self, fr: Frame) -> Any:
-        ref = self.memo.get(id(fr))
+        memo = self.memo
+        ref = memo.get(id(fr))
         if ref is not None:
             return ref
-        i, ref = self.reserve(fr)
+        objects = self.objects
+        i = len(objects)
+        objects.append(None)
+        ref = memo[id(fr)] = _ref(i)
         clo = fr[CLO]
         code = clo.code
+        ci = self.code_index.get(code.symbol)
+        if ci is None:
+            ci = self.code(code)
+        native = self.native
+        enc = self.enc
         try:
-            cref = self.enc(clo) if clo.env else None
-            L = self.items(fr[BASE:], lambda j: _slot_label(code, j))
+            cref = enc(clo) if clo.env else None
+            L = [x if x.__class__ in native else enc(x) for x in fr[BASE:]]
         except _NotSerializable as e:
+            try:  # say which slot held it
+                self.items(fr[BASE:], lambda j: _slot_label(code, j))
+            except _NotSerializable as e2:
+                e = e2
             e.path.append(f"frame {code.symbol}")
-            raise
-        self.objects[i] = [R_FRAME, self.code(code), fr[PC], cref, *L]
+            raise e from None
+        objects[i] = [R_FRAME, ci, fr[PC], cref, *L]
         return ref
 
     def hooked(self, v: Any) -> Any:
@@ -341,7 +360,7 @@ def unpack_envelope(data: Any) -> tuple[str, list[Any], list[Any], Any]:
         raise _corrupt("deserialize: not a Turmeric serialized value (bad magic bytes)")
     try:
         payload = msgpack.unpackb(
-            data[len(MAGIC) :], raw=False, strict_map_key=False, use_list=True
+            data[len(MAGIC) :], raw=False, strict_map_key=False, use_list=True, ext_hook=_ext_hook
         )
     except Exception as e:
         raise _corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
@@ -354,9 +373,33 @@ def unpack_envelope(data: Any) -> tuple[str, list[Any], list[Any], Any]:
         raise _corrupt("deserialize: malformed envelope")
     if len(codes) % 2 or not all(c.__class__ is str for c in codes):
         raise _corrupt("deserialize: malformed code table")
-    if not all(o.__class__ is list and o and o[0].__class__ is int for o in objects):
-        raise _corrupt("deserialize: malformed object table")
     return prog, codes, objects, root
+
+
+_SPECIAL: dict[str, Any] = {}
+
+
+def _special_frames() -> dict[str, Any]:
+    """The machine's delimiter and handler frames by symbol (imported late: the machine
+    does not import the serializer, and this keeps it that way)."""
+    if not _SPECIAL:
+        from .machine import SPECIAL
+
+        _SPECIAL.update(SPECIAL)
+    return _SPECIAL
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    """Called by msgpack for each extension value: references become 1-tuples (a tuple is
+    never a Turmeric value) and keywords Keywords; the rest stays for Reader.val."""
+    if code == X_REF and len(data) == 4:
+        return _IDX.unpack(data)
+    if code == X_KW:
+        try:
+            return Keyword(data.decode())
+        except UnicodeDecodeError:
+            pass
+    return msgpack.ExtType(code, data)
 
 
 class Reader:
@@ -368,6 +411,7 @@ class Reader:
         self.records = objects
         self.built: list[Any] = [_UNBUILT] * len(objects)
         self.frame_checks: list[tuple[Closure, Code]] = []
+        self.plain: dict[Code, Closure] = {}  # one closure per code without captures
 
     def code(self, i: Any) -> Code:
         if i.__class__ is not int or not 0 <= i < len(self.codes):
@@ -388,18 +432,21 @@ class Reader:
 
     def val(self, x: Any, limit: int) -> Any:
         c = x.__class__
-        if c is msgpack.ExtType:
-            code, data = x.code, x.data
-            if code == X_REF:
-                if len(data) != 4:
-                    raise _corrupt("deserialize: bad reference")
-                (i,) = _IDX.unpack(data)
+        if c is tuple:  # a reference, as _ext_hook decoded it
+            i = x[0]
+            if True:
                 if i >= len(self.built):
                     raise _corrupt(f"deserialize: reference {i} out of range")
                 v = self.built[i]
                 if v is _UNBUILT or (i >= limit and self.records[i][0] not in _SHELLS):
                     raise _corrupt(f"deserialize: reference {i} points forward")
                 return v
+        if c is Keyword:
+            return x
+        if c is msgpack.ExtType:
+            code, data = x.code, x.data
+            if code == X_REF:
+                raise _corrupt("deserialize: bad reference")
             if code == X_BIGINT:
                 if not data:
                     raise _corrupt("deserialize: empty big integer")
@@ -462,25 +509,25 @@ class Reader:
         for i in range(len(self.codes)):
             self.code(i)
         # phase 1: shells for objects with identity
+        shells: list[int] = []
+        values: list[int] = []
+        make = _SHELL_MAKERS
         for i, r in enumerate(recs):
+            if r.__class__ is not list or not r:
+                raise _corrupt("deserialize: malformed object table")
             tag = r[0]
-            if tag == R_REF:
-                built[i] = Ref(None)
-            elif tag == R_BOX:
-                built[i] = Box(None)
-            elif tag == R_CLOSURE:
-                built[i] = Closure.__new__(Closure)
-            elif tag == R_FRAME:
-                built[i] = []  # a frame is a list; filled in phase 3
-            elif tag == R_CONT:
-                built[i] = Continuation.__new__(Continuation)
-            elif tag not in (R_LIST, R_VEC, R_MAP, R_STRUCT, R_CUSTOM, R_RESOURCE):
-                raise _corrupt(f"deserialize: unknown record tag {tag}")
+            mk = make.get(tag) if tag.__class__ is int else None
+            if mk is not None:
+                built[i] = mk()
+                shells.append(i)
+            elif tag in _VALUES and tag.__class__ is int:
+                values.append(i)
+            else:
+                raise _corrupt(f"deserialize: unknown record tag {tag!r}")
         # phase 2: immutable values, in index order (children come first)
-        for i, r in enumerate(recs):
+        for i in values:
+            r = recs[i]
             tag = r[0]
-            if tag in _SHELLS:
-                continue
             if tag == R_LIST:
                 built[i] = tlist([x if x.__class__ in _NATIVE else self.val(x, i) for x in r[1:]])
             elif tag == R_VEC:
@@ -507,13 +554,14 @@ class Reader:
             else:  # custom hooks
                 built[i] = self.hook(tag, r, i)
         # phase 3: fill the shells
-        for i, r in enumerate(recs):
+        n = len(recs)
+        for i in shells:
+            r = recs[i]
             tag = r[0]
-            if tag not in _SHELLS:
-                continue
             o = built[i]
-            n = len(recs)
-            if tag == R_REF or tag == R_BOX:
+            if tag == R_FRAME:
+                self.fill_frame(o, r, n)
+            elif tag == R_REF or tag == R_BOX:
                 if len(r) != 2:
                     raise _corrupt("deserialize: malformed ref")
                 o.value = self.val(r[1], n)
@@ -526,14 +574,12 @@ class Reader:
                     raise _corrupt(f"deserialize: closure of {code.symbol} has the wrong number of captured values")
                 o.code = code
                 o.env = env
-            elif tag == R_FRAME:
-                self.fill_frame(o, r, n)
             else:
                 if len(r) < 2 or r[1].__class__ is not bool:
                     raise _corrupt("deserialize: malformed continuation")
                 frames = tuple(self.val(x, n) for x in r[2:])
-                if not all(f.__class__ is list and r[2 + j].__class__ is msgpack.ExtType
-                           and recs[_IDX.unpack(r[2 + j].data)[0]][0] == R_FRAME
+                if not all(f.__class__ is list and r[2 + j].__class__ is tuple
+                           and recs[r[2 + j][0]][0] == R_FRAME
                            for j, f in enumerate(frames)):
                     raise _corrupt("deserialize: continuation holds something that is not a frame")
                 o.frames = frames
@@ -551,9 +597,15 @@ class Reader:
             raise _corrupt("deserialize: malformed frame")
         code = self.code(r[1])
         pc = r[2]
-        from .machine import SPECIAL
-
-        special = SPECIAL.get(code.symbol)
+        special = _special_frames().get(code.symbol)
+        if special is None and r[3] is None and len(r) - 4 == code.nslots and 0 <= pc < code.nblocks:
+            # the common case: a frame of a function without captured variables
+            clo = self.plain.get(code)
+            if clo is None:
+                clo = self.plain[code] = Closure(code, ())
+            val = self.val
+            o[:] = [code.fn, pc, None, clo, *[x if x.__class__ in _NATIVE else val(x, n) for x in r[4:]]]
+            return
         if special is not None:
             clo = special
             want = 0 if code.symbol == "core/%prompt" else 1
@@ -591,6 +643,14 @@ class Reader:
 
 
 _UNBUILT = object()
+_SHELL_MAKERS: dict[int, Any] = {
+    R_FRAME: list,  # a frame is a list, filled in phase 3
+    R_REF: lambda: Ref(None),
+    R_BOX: lambda: Box(None),
+    R_CLOSURE: lambda: Closure.__new__(Closure),
+    R_CONT: lambda: Continuation.__new__(Continuation),
+}
+_VALUES = frozenset({R_LIST, R_VEC, R_MAP, R_STRUCT, R_CUSTOM, R_RESOURCE})
 
 
 def deserialize(rt: Any, data: Any) -> Any:
@@ -613,18 +673,32 @@ def deserialize(rt: Any, data: Any) -> Any:
 
 def packed_size(x: Any) -> int:
     """Bytes one part of an envelope takes (for `tmweb inspect`'s size-by-part)."""
-    return len(msgpack.packb(x, use_bin_type=True))
+    return len(msgpack.packb(_as_written(x), use_bin_type=True))
+
+
+def _as_written(x: Any) -> Any:
+    """A decoded part turned back into what the writer wrote (refs and keywords as exts)."""
+    c = x.__class__
+    if c is list:
+        return [_as_written(y) for y in x]
+    if c is tuple:
+        return _ref(x[0])
+    if c is Keyword:
+        return msgpack.ExtType(X_KW, x.name.encode())
+    return x
 
 
 def ref_index(x: Any) -> int | None:
     """The object index of a raw reference, or None if `x` is not one."""
-    if isinstance(x, msgpack.ExtType) and x.code == X_REF and len(x.data) == 4:
-        return int(_IDX.unpack(x.data)[0])
+    if x.__class__ is tuple:
+        return int(x[0])
     return None
 
 
 def raw_text(x: Any) -> str | None:
     """The text of a raw inline atom (keyword, symbol, big int, built-in), else None."""
+    if x.__class__ is Keyword:
+        return ":" + x.name
     if isinstance(x, msgpack.ExtType) and x.code != X_REF:
         return x.data.decode(errors="replace")
     return None
