@@ -268,7 +268,7 @@ class Writer:
         try:
             cref = enc(clo) if clo.env else None
             L = [x if x.__class__ in native else enc(x) for x in fr[BASE:]]
-        except _NotSerializable as e:
+        except _NotSerializable:
             try:  # say which slot held it
                 self.items(fr[BASE:], lambda j: _slot_label(code, j))
             except _NotSerializable as e2:
