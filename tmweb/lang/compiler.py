@@ -218,17 +218,23 @@ class FnGen:
                 return self.comp_list(x, ctx)
             finally:
                 self.cur_pos = saved
-        if c is TVector:
-            if not x.n:
-                return self.deliver("TVector([])", ctx)
-            return self.deliver(f"TVector([{', '.join(self.comp_seq(list(x)))}])", ctx)
-        if c is TMap:
-            flat = []
-            for k, v in x.d.items():
-                flat.extend((k, v))
-            es = self.comp_seq(flat)
-            pairs = ", ".join(f"{es[i]}: {es[i + 1]}" for i in range(0, len(es), 2))
-            return self.deliver(f"TMap({{{pairs}}})", ctx)
+        if c is TVector or c is TMap:
+            if _literal_data(x):  # immutable and known now: one constant
+                from .printer import pr_str
+
+                return self.deliver(self.const(x, "data:" + pr_str(x)), ctx)
+            # its own statement, so nested literals never nest Python parentheses deeply
+            t = self.temp()
+            if c is TVector:
+                self.emit(f"{t} = TVector([{', '.join(self.comp_seq(list(x)))}])")
+            else:
+                flat = []
+                for k, v in x.d.items():
+                    flat.extend((k, v))
+                es = self.comp_seq(flat)
+                pairs = ", ".join(f"{es[i]}: {es[i + 1]}" for i in range(0, len(es), 2))
+                self.emit(f"{t} = TMap({{{pairs}}})")
+            return self.deliver(t, ctx)
         return self.deliver(self.literal(x), ctx)
 
     def literal(self, x: Any) -> str:
@@ -498,6 +504,22 @@ def _is_constant(e: str) -> bool:
     return e in ("None", "True", "False") or e.startswith("K") and e[1:].isdigit() or _is_num(e) or (
         e[:1] in "'\"" and e[-1:] in "'\""
     )
+
+
+def _literal_data(x: Any) -> bool:
+    """A vector or map of numbers, strings, keywords, booleans and nil, at any depth."""
+    stack = [x]
+    while stack:
+        y = stack.pop()
+        c = y.__class__
+        if c is TVector:
+            stack.extend(y)
+        elif c is TMap:
+            stack.extend(y.d.keys())
+            stack.extend(y.d.values())
+        elif not (y is None or c in (bool, int, float, str, Keyword)):
+            return False
+    return True
 
 
 def _is_stable(e: str) -> bool:

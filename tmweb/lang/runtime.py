@@ -25,6 +25,9 @@ from .values import Keyword, Pos, StructType, Symbol, TList, TMap, TVector
 CT = Ctx(T)
 _PRELUDE = os.path.join(os.path.dirname(__file__), "prelude.tm")
 
+#: How deeply the compiler may recurse (a few calls per level of nesting in the source).
+COMPILE_DEPTH = 50_000
+
 #: Heads of top-level forms that always count as definitions.
 DEFINITION_HEADS = {"%defclass", "%instance", "import", "defmacro"}
 
@@ -152,18 +155,29 @@ class ModuleCompiler:
 
     # -- top-level forms -------------------------------------------------------------
     def compile_toplevel(self, form: Any, symbol: str, hint: str | None = None) -> Code:
+        import sys
+
         g = FnGen(self, None, symbol, symbol.rpartition("/")[2], getattr(form, "pos", None))
-        g.set_names = set_targets([form], self.expand_head)
+        limit = sys.getrecursionlimit()
+        # the compiler recurses once per nesting level (Python-to-Python calls only)
+        sys.setrecursionlimit(max(limit, COMPILE_DEPTH))
         self.top = g
         try:
+            g.set_names = set_targets([form], self.expand_head)
             if hint is not None:
                 e = g.comp_named(form, hint)
                 g.deliver(e, CT)
             else:
                 g.comp(form, CT)
+            code = g.finish(0, False)
+        except RecursionError:
+            raise syntax_error(
+                "this form is nested too deeply to compile; split it into smaller functions",
+                getattr(form, "pos", None),
+            ) from None
         finally:
             self.top = None
-        code = g.finish(0, False)
+            sys.setrecursionlimit(limit)
         self.register(code)
         return code
 
