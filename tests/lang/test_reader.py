@@ -152,7 +152,6 @@ def test_map_keys_of_any_type() -> None:
     assert equal(m.d[TVector([5])], 6)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: map keys 1 and #t (0 and #f) collide in the reader")
 @pytest.mark.parametrize("src", ["{1 :a #t :b}", "{0 :a #f :b}"])
 def test_map_keys_booleans_are_not_numbers(src: str) -> None:
     assert len(read_one(src)) == 2

@@ -232,8 +232,8 @@ class FnGen:
                 for k, v in x.d.items():
                     flat.extend((k, v))
                 es = self.comp_seq(flat)
-                pairs = ", ".join(f"{es[i]}: {es[i + 1]}" for i in range(0, len(es), 2))
-                self.emit(f"{t} = TMap({{{pairs}}})")
+                pairs = ", ".join(f"({es[i]}, {es[i + 1]})" for i in range(0, len(es), 2))
+                self.emit(f"{t} = TMap.of(({pairs},))")
             return self.deliver(t, ctx)
         return self.deliver(self.literal(x), ctx)
 

@@ -170,7 +170,7 @@ class Machine:
                 self.v = default
             return F
         if c is TMap and 1 <= len(args) <= 2:
-            self.v = f.d.get(args[0], args[1] if len(args) == 2 else None)
+            self.v = f.get(args[0], args[1] if len(args) == 2 else None)
             return F
         if c is TVector and len(args) == 1 and args[0].__class__ is int:
             if 0 <= args[0] < f.n:

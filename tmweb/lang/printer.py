@@ -67,7 +67,7 @@ def pr_str(v: Any, readable: bool = True) -> str:
             _push_seq(stack, open_, list(x), close)
         elif c is TMap:
             items: list[Any] = []
-            for k, val in x.d.items():
+            for k, val in x.items():
                 items.append(k)
                 items.append(val)
             _push_seq(stack, "{", items, "}", pairs=True)

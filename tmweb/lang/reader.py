@@ -148,13 +148,10 @@ class Reader:
             return TVector(items)
         if len(items) % 2:
             raise syntax_error("a map needs an even number of forms (key value pairs)", o.pos)
-        d: dict[Any, Any] = {}
-        for k, v in zip(items[::2], items[1::2]):
-            try:
-                d[k] = v
-            except TypeError as e:
-                raise syntax_error(f"map key cannot be used as a key: {e}", o.pos) from None
-        return TMap(d, o.pos)
+        try:
+            return TMap.of(zip(items[::2], items[1::2]), o.pos)
+        except TypeError as e:
+            raise syntax_error(f"map key cannot be used as a key: {e}", o.pos) from None
 
     def _string(self, pos: Pos) -> str:
         self._advance()  # opening quote

@@ -36,6 +36,7 @@ from .values import (
     Symbol,
     TList,
     TMap,
+    mkey,
     TVector,
     tlist,
 )
@@ -206,7 +207,7 @@ class Writer:
             return ref
         if c is TMap:
             flat: list[Any] = []
-            for k, x in v.d.items():
+            for k, x in v.items():
                 flat.append(k)
                 flat.append(x)
             return self.done(v, [R_MAP, *self.items(flat, lambda i: "key" if i % 2 == 0 else _key_label(flat[i - 1]))])
@@ -537,7 +538,7 @@ class Reader:
                     raise _corrupt("deserialize: map with a key but no value")
                 d = {}
                 for j in range(1, len(r), 2):
-                    k = self.val(r[j], i)
+                    k = mkey(self.val(r[j], i))
                     try:
                         d[k] = self.val(r[j + 1], i)
                     except TypeError:

@@ -212,8 +212,42 @@ def tvector(items: Iterable[Any] = ()) -> TVector:
 # --------------------------------------------------------------------------- maps
 
 
+class BoolKey:
+    """`#t` or `#f` as a map key. A Python dict takes True for 1 (and False for 0), but in
+    Turmeric `(= 1 #t)` is false, so maps store boolean keys as these two objects."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "#t" if self.value else "#f"
+
+
+TRUE_KEY = BoolKey(True)
+FALSE_KEY = BoolKey(False)
+
+
+def mkey(k: Any) -> Any:
+    """A Turmeric value as a dict key."""
+    if k is True:
+        return TRUE_KEY
+    if k is False:
+        return FALSE_KEY
+    return k
+
+
+def ukey(k: Any) -> Any:
+    """A dict key back as the Turmeric value."""
+    return k.value if k.__class__ is BoolKey else k
+
+
 class TMap:
-    """A persistent map (copy on write over a dict, insertion ordered)."""
+    """A persistent map (copy on write over a dict, insertion ordered).
+
+    `d` holds keys as `mkey` makes them: read it through `get`/`items`/`keys`, or `ukey`.
+    """
 
     __slots__ = ("d", "pos")
 
@@ -221,12 +255,18 @@ class TMap:
         self.d = {} if d is None else d
         self.pos = pos
 
+    @staticmethod
+    def of(pairs: Iterable[tuple[Any, Any]], pos: Pos | None = None) -> TMap:
+        """A map from (key, value) pairs with any keys, booleans included."""
+        return TMap({mkey(k): v for k, v in pairs}, pos)
+
     def assoc(self, k: Any, v: Any) -> TMap:
         d = self.d.copy()
-        d[k] = v
+        d[mkey(k)] = v
         return TMap(d)
 
     def dissoc(self, k: Any) -> TMap:
+        k = mkey(k)
         if k not in self.d:
             return self
         d = self.d.copy()
@@ -234,13 +274,23 @@ class TMap:
         return TMap(d)
 
     def get(self, k: Any, default: Any = None) -> Any:
-        return self.d.get(k, default)
+        return self.d.get(mkey(k), default)
+
+    def contains(self, k: Any) -> bool:
+        return mkey(k) in self.d
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        for k, v in self.d.items():
+            yield (k.value if k.__class__ is BoolKey else k), v
+
+    def keys(self) -> list[Any]:
+        return [ukey(k) for k in self.d]
 
     def __len__(self) -> int:
         return len(self.d)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self.d)
+        return iter(self.keys())
 
     def __eq__(self, other: object) -> bool:
         return equal(self, other)
@@ -252,7 +302,7 @@ class TMap:
         return hash(("map", frozenset(self.d.items())))
 
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r} {v!r}" for k, v in self.d.items()) + "}"
+        return "{" + ", ".join(f"{k!r} {v!r}" for k, v in self.items()) + "}"
 
 
 # --------------------------------------------------------------------------- structs
@@ -377,7 +427,7 @@ def equal(a: Any, b: Any) -> bool:
     if ca is TMap and cb is TMap:
         if len(a.d) != len(b.d):
             return False
-        for k, v in a.d.items():
+        for k, v in a.d.items():  # both dicts hold keys made by mkey
             if k not in b.d or not equal(v, b.d[k]):
                 return False
         return True

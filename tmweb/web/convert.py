@@ -18,7 +18,7 @@ def to_python(v: Any, _depth: int = 0) -> Any:
     if c is Keyword or c is Symbol:
         return v.name
     if c is TMap:
-        return {_key(k): to_python(x, _depth + 1) for k, x in v.d.items()}
+        return {_key(k): to_python(x, _depth + 1) for k, x in v.items()}
     if c is TVector or c is TList:
         return [to_python(x, _depth + 1) for x in v]
     if c is Struct:

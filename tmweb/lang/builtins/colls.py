@@ -25,6 +25,7 @@ from ..values import (
     TVector,
     equal,
     tlist,
+    ukey,
 )
 from .numbers import MISSING, compare_values, expected, integer, show, type_name
 from .registry import builtin
@@ -44,7 +45,7 @@ def seq_items(fname: str, coll: Any) -> Sequence[Any]:
     if coll is None:
         return ()
     if c is TMap:
-        return [TVector([k, v]) for k, v in coll.d.items()]
+        return [TVector([k, v]) for k, v in coll.items()]
     if c is str:
         return list(coll)
     if c is bytes:
@@ -77,7 +78,7 @@ def hash_map(*kvs: Any) -> TMap:
     """A map from alternating keys and values."""
     if len(kvs) % 2:
         raise errors.user_error(f"hash-map: expected key/value pairs, got {len(kvs)} arguments")
-    return TMap({kvs[i]: kvs[i + 1] for i in range(0, len(kvs), 2)})
+    return TMap.of((kvs[i], kvs[i + 1]) for i in range(0, len(kvs), 2))
 
 
 @builtin("vec")
@@ -94,7 +95,7 @@ def _lookup(fname: str, coll: Any, k: Any, default: Any) -> Any:
     """`get` on one level: maps by key, vectors/lists/strings by index, structs by field."""
     c = coll.__class__
     if c is TMap:
-        return coll.d.get(k, default)
+        return coll.get(k, default)
     if coll is None:
         return default
     if c is Struct:
@@ -131,7 +132,7 @@ def contains(coll: Any, k: Any) -> bool:
     """Whether a map has key `k`, a vector index `k`, or a struct field named `k`."""
     c = coll.__class__
     if c is TMap:
-        return k in coll.d
+        return coll.contains(k)
     if coll is None:
         return False
     if c is TVector or c is str:
@@ -149,7 +150,7 @@ def _assoc1(fname: str, coll: Any, k: Any, v: Any) -> Any:
     if c is TMap:
         return coll.assoc(k, v)
     if coll is None:
-        return TMap({k: v})
+        return TMap.of([(k, v)])
     if c is TVector:
         if k.__class__ is not int:
             raise expected(fname, "an integer index for a vector", k)
@@ -354,7 +355,7 @@ def _map_dict(fname: str, m: Any) -> dict[Any, Any]:
 
 @builtin("keys")
 def keys(m: Any) -> TList:
-    return tlist(list(_map_dict("keys", m)))
+    return tlist([ukey(k) for k in _map_dict("keys", m)])
 
 
 @builtin("vals")

@@ -94,7 +94,7 @@ def to_seq(x: Any) -> TList:
 
 @builtin("%map-entries")
 def map_entries(m: TMap) -> TList:
-    return tlist(TVector([k, v]) for k, v in m.d.items())
+    return tlist(TVector([k, v]) for k, v in m.items())
 
 
 @builtin("%sort-by-keys")
