@@ -36,8 +36,8 @@ from .values import (
     Symbol,
     TList,
     TMap,
-    mkey,
     TVector,
+    mkey,
     tlist,
 )
 
