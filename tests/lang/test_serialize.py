@@ -511,11 +511,6 @@ def test_long_linked_structure_serializes(rt: Runtime) -> None:
     assert ev(rt, LINKED.format(n=10_000)) == sum(range(10_000))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the writer recurses in Python (recursion limit raised to 60,000): a "
-    "linked structure ~25,000+ deep is 'not-serializable: nested too deeply'",
-)
 def test_very_long_linked_structure_serializes(rt: Runtime) -> None:
     assert ev(rt, LINKED.format(n=100_000)) == sum(range(100_000))
 

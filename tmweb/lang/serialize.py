@@ -52,7 +52,7 @@ _SHELLS = {R_REF, R_BOX, R_CLOSURE, R_FRAME, R_CONT}
 
 _IDX = struct.Struct(">I")
 #: How deeply values may nest when written (the writer recurses once per level).
-DEPTH_LIMIT = 60_000
+DEPTH_LIMIT = 1_000_000
 
 
 class _NotSerializable(Exception):
