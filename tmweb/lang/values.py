@@ -83,7 +83,23 @@ def sym(name: str, pos: Pos | None = None) -> Symbol:
 # --------------------------------------------------------------------------- lists
 
 
-class TList:
+class _Seq:
+    """Structural equality and hashing shared by lists and vectors (equal when their items
+    are, as in Clojure)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return equal(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not equal(self, other)
+
+    def __hash__(self) -> int:
+        return hash(("seq", tuple(self)))  # type: ignore[arg-type]
+
+
+class TList(_Seq):
     """A persistent singly linked list; `EMPTY` is the empty list.
 
     `pos` is set on lists the reader builds so errors can name the form.
@@ -112,14 +128,6 @@ class TList:
     def __bool__(self) -> bool:  # an empty list is still a value, never falsy by accident
         return True
 
-    def __eq__(self, other: object) -> bool:
-        return equal(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not equal(self, other)
-
-    def __hash__(self) -> int:
-        return hash(("seq", tuple(self)))
 
     def __repr__(self) -> str:
         return "(" + " ".join(map(repr, self)) + ")"
@@ -153,7 +161,7 @@ def tlist(items: Iterable[Any] = (), pos: Pos | None = None) -> TList:
 # --------------------------------------------------------------------------- vectors
 
 
-class TVector:
+class TVector(_Seq):
     """A persistent vector over a Python list, with amortised O(1) `conj`.
 
     Several vectors may share one backing list: each sees only its first `n` items, and
@@ -192,14 +200,6 @@ class TVector:
             raise IndexError(i)
         return self.items[i]
 
-    def __eq__(self, other: object) -> bool:
-        return equal(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not equal(self, other)
-
-    def __hash__(self) -> int:
-        return hash(("seq", tuple(self)))
 
     def __repr__(self) -> str:
         return "[" + " ".join(map(repr, self)) + "]"
