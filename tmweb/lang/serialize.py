@@ -420,9 +420,7 @@ class Reader:
         c = self.codes[i]
         if c is None:
             sym, ver = self.code_syms[2 * i], self.code_syms[2 * i + 1]
-            from .machine import SPECIAL
-
-            special = SPECIAL.get(sym)
+            special = _special_frames().get(sym)
             c = special.code if special is not None else self.rt.find_code(sym)
             if c is None:
                 raise E.err(E.MISSING_FUNCTION, sym)
@@ -588,9 +586,6 @@ class Reader:
         for clo, code in self.frame_checks:
             if getattr(clo, "code", None) is not code:
                 raise _corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
-        for o in built:
-            if o.__class__ is Continuation and not hasattr(o, "frames"):
-                raise _corrupt("deserialize: continuation never filled")
         return self.val(root, len(recs))
 
     def fill_frame(self, o: Frame, r: list[Any], n: int) -> None:
