@@ -38,6 +38,7 @@ class Code:
         "source",
         "py_code",
         "nblocks",
+        "fixed",
     )
 
     def __init__(
@@ -67,6 +68,7 @@ class Code:
         self.source = ""
         self.py_code: Any = None
         self.nblocks = 1
+        self.fixed = -1 if rest else nparams  # arity for the inline call fast path
 
     def __repr__(self) -> str:
         return f"#<code {self.symbol}>"
