@@ -362,32 +362,31 @@ class FnGen:
 
     def call(self, f: str, args: list[str], ctx: Ctx, pos: Pos | None) -> str | None:
         tup = f"({', '.join(args)},)" if args else "()"
-        if ctx.kind != T:
-            # the common case, a closure of the right arity, makes its frame right here
-            t = self.temp()
-            self.emit(f"{t} = {f}")
-            f = t
-            fast = (f"if {t}.__class__ is Closure and {t}.code.fixed == {len(args)}: "
-                    f"F[1] = {{k}}; return [{t}.code.fn, 0, F, {t}, {''.join(a + ', ' for a in args)}*{t}.code.pad]")
-        else:
-            fast = ""
+        # the common case, a closure of the right arity, makes its frame right here
+        t = self.temp()
+        self.emit(f"{t} = {f}")
+        f = t
+        parent = "F[2]" if ctx.kind == T else "F"
+        fast = (f"if {t}.__class__ is Closure and {t}.code.fixed == {len(args)}: "
+                f"{{setpc}}return [{t}.code.fn, 0, {parent}, {t}, {''.join(a + ', ' for a in args)}*{t}.code.pad]")
         if ctx.kind == T:
             # the frame is replaced, but its call site is kept for error messages
             self.ntail += 1
             site = -self.ntail
             self.callpos[site] = pos or self.cur_pos
+            self.emit(fast.replace("{setpc}", ""))
             self.emit(f"F[1] = {site}")
             self.emit(f"return M.tail(F, {f}, {tup})")
             return None
         if ctx.kind == J:
             self.callpos[ctx.join] = pos or self.cur_pos
-            self.emit(fast.replace("{k}", str(ctx.join)))
+            self.emit(fast.replace("{setpc}", f"F[1] = {ctx.join}; "))
             self.emit(f"F[1] = {ctx.join}")
             self.emit(f"return M.call(F, {f}, {tup})")
             return None
         k = self.new_block()
         self.callpos[k] = pos or self.cur_pos
-        self.emit(fast.replace("{k}", str(k)))
+        self.emit(fast.replace("{setpc}", f"F[1] = {k}; "))
         self.emit(f"F[1] = {k}")
         self.emit(f"return M.call(F, {f}, {tup})")
         self.start_block(k)
