@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\n"
+
+
+def machine_info() -> str:
+    """The machine a table was measured on, for its caption."""
+    return (
+        f"{platform.system()} {platform.release()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or 'unknown processor'}; "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
 
 
 def write_section(name: str, title: str, body: str, path: Path = DOC) -> None:

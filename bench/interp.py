@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from bench.docsection import write_section  # noqa: E402
+from bench.docsection import machine_info, write_section  # noqa: E402
 from tmweb.lang import Runtime  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -153,12 +151,6 @@ def run(repeat: int) -> list[tuple[str, float, float]]:
 # -- report ---------------------------------------------------------------------------
 
 
-def machine_info() -> str:
-    return (
-        f"{platform.system()} {platform.release()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {platform.processor() or 'unknown processor'}; "
-        f"{platform.python_implementation()} {platform.python_version()}"
-    )
 
 
 def render(rows: list[tuple[str, float, float]], repeat: int) -> str:
@@ -199,11 +191,6 @@ def render(rows: list[tuple[str, float, float]], repeat: int) -> str:
     return "\n".join(lines)
 
 
-
-
-def write_doc(section: str) -> None:
-    write_section("interp", "Interpreter", section)
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per benchmark (best kept)")
@@ -214,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(rows, max(1, args.repeat))
     print(section)
     if not args.no_write:
-        write_doc(section)
+        write_section("interp", "Interpreter", section)
         print(f"\nwrote {DOC.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

@@ -30,7 +30,6 @@ import argparse
 import datetime as _dt
 import gc
 import os
-import platform
 import sys
 import tempfile
 import timeit
@@ -44,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from bench.docsection import write_section  # noqa: E402
+from bench.docsection import machine_info, write_section  # noqa: E402
 from tmweb.lang import Runtime, TurmericError  # noqa: E402
 from tmweb.lang import serialize as S  # noqa: E402
 from tmweb.lang.code import BASE, CLO, PC, Continuation  # noqa: E402
@@ -195,13 +194,6 @@ def sizes(rt: Runtime) -> dict[str, int]:
 # -- report ---------------------------------------------------------------------------
 
 
-def machine_info() -> str:
-    return (
-        f"{platform.system()} {platform.release()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {platform.processor() or 'unknown processor'}; "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"msgpack {'.'.join(map(str, msgpack.version))}"
-    )
 
 
 def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
@@ -211,7 +203,7 @@ def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
         "(`python bench/serialize.py`)",
         "",
         f"- Date: {today}",
-        f"- Machine: {machine_info()}",
+        f"- Machine: {machine_info()}, msgpack {'.'.join(map(str, msgpack.version))}",
         f"- Method: per call, best of {repeat} runs after a warm-up, each run a `timeit` loop "
         "of at least 0.2 s; both sides in the same process run.",
         "- Data: a continuation of a recursive function with 5 let-bound locals per frame "
@@ -255,11 +247,6 @@ def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
     return "\n".join(lines)
 
 
-
-
-def write_doc(section: str) -> None:
-    write_section("serialize", "Serializer", section)
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per measurement (best kept)")
@@ -270,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(rows, sz, repeat)
     print(section)
     if not args.no_write:
-        write_doc(section)
+        write_section("serialize", "Serializer", section)
         print(f"\nwrote {DOC.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

@@ -260,9 +260,6 @@ class Machine:
         if self.max_steps is not None and self.steps > self.max_steps:
             raise StepLimitExceeded(f"evaluation took more than {self.max_steps:,} steps")
 
-    def _step(self, F: Frame) -> tuple[int, Any, Any]:
-        return self._slice(F)
-
     def _rethrow(self, F: Frame, e: TurmericError) -> Frame:
         try:
             return self.throw(F, e.value, e.pos)
@@ -274,7 +271,7 @@ class Machine:
         """Run from `F` (entered with `self.v`) to its halt frame; async calls are awaited
         on a private event loop."""
         while True:
-            kind, a, b = self._step(F)
+            kind, a, b = self._slice(F)
             if kind == 0:
                 return a
             if kind == 2:
@@ -294,7 +291,7 @@ class Machine:
         """Run from `F`, awaiting async Python calls and yielding to the event loop
         between slices so one long handler never starves the others."""
         while True:
-            kind, a, b = self._step(F)
+            kind, a, b = self._slice(F)
             if kind == 0:
                 return a
             F = a
@@ -310,7 +307,7 @@ class Machine:
             else:
                 await asyncio.sleep(0)
 
-    def start(self, f: Any, args: tuple[Any, ...] = (), delimited: bool = True) -> Frame:
+    def start(self, f: Any, args: tuple[Any, ...] = ()) -> Frame:
         """The first frame of a run that calls `f(*args)` under a halt frame (which is
         also a delimiter for `cloneable-shift`)."""
         halt = [_halt_fn, 0, None, HALT]

@@ -433,13 +433,12 @@ class Reader:
         c = x.__class__
         if c is tuple:  # a reference, as _ext_hook decoded it
             i = x[0]
-            if True:
-                if i >= len(self.built):
-                    raise _corrupt(f"deserialize: reference {i} out of range")
-                v = self.built[i]
-                if v is _UNBUILT or (i >= limit and self.records[i][0] not in _SHELLS):
-                    raise _corrupt(f"deserialize: reference {i} points forward")
-                return v
+            if i >= len(self.built):
+                raise _corrupt(f"deserialize: reference {i} out of range")
+            v = self.built[i]
+            if v is _UNBUILT or (i >= limit and self.records[i][0] not in _SHELLS):
+                raise _corrupt(f"deserialize: reference {i} points forward")
+            return v
         if c is Keyword:
             return x
         if c is msgpack.ExtType:
