@@ -20,69 +20,53 @@ def short(v: Any, width: int = SHORT) -> str:
     return s if len(s) <= width else s[: width - 3] + "..."
 
 
-def _raw_short(x: Any) -> str:
-    i = S.ref_index(x)
-    if i is not None:
-        return f"#<object {i}>"
-    text = S.raw_text(x)
-    return text if text is not None else short(x)
-
-
-_size = S.packed_size
-
-
 def describe(data: bytes, rt: Any) -> str:
     """A readable report of a serialized value: envelope, frames (top first), sizes."""
-    prog, codes, objects, root = S.unpack_envelope(data)
+    lay = S.layout(data)
+    parts = ", ".join(f"{name} {n}" for name, n in lay.parts)
     out = [
-        f"format:          {S.FORMAT}",
-        f"program version: {prog}",
-        f"size:            {len(data)} bytes "
-        f"(envelope {len(data) - _size(codes) - _size(objects) - _size(root)}, "
-        f"code table {_size(codes)}, objects {_size(objects)}, root {_size(root)})",
-        f"code table:      {len(codes) // 2} entr{'y' if len(codes) == 2 else 'ies'}",
+        f"format:          {lay.format}",
+        f"program version: {lay.program_version}",
+        f"size:            {len(data)} bytes ({parts})",
+        f"code table:      {len(lay.codes)} entr{'y' if len(lay.codes) == 1 else 'ies'}",
     ]
-    for i in range(0, len(codes), 2):
-        out.append(f"  [{i // 2}] {codes[i]}  version {codes[i + 1]}")
+    for i, (sym, ver) in enumerate(lay.codes):
+        out.append(f"  [{i}] {sym}  version {ver}")
     value: Any = None
     note = ""
     try:
         value = S.deserialize(rt, data)
     except TurmericError as e:
         note = f"(cannot load with the current code: {e.message})"
-    root_rec = _root_record(root, objects)
-    if root_rec is not None and root_rec[0] == S.R_CONT:
-        frames = [objects[S.ref_index(r) or 0] for r in root_rec[2:]]
+    if lay.frames is not None:
+        frames = lay.frames
         loaded = value.frames if isinstance(value, Continuation) else None
-        out.append(f"continuation:    {len(frames)} frame{'s' if len(frames) != 1 else ''}, top first"
-                   + ("" if root_rec[1] else " (not resumable)"))
+        out.append(
+            f"continuation:    {len(frames)} frame{'s' if len(frames) != 1 else ''}, top first"
+            + ("" if lay.resumable else " (not resumable)")
+        )
         if note:
             out.append(f"  {note}")
-        for n, rec in enumerate(frames):
-            sym = codes[2 * rec[1]]
-            size = _size(rec)
+        for n, raw in enumerate(frames):
+            ci = raw.code_index
+            sym = lay.codes[ci][0] if isinstance(ci, int) and 0 <= ci < len(lay.codes) else "?"
             if loaded is not None:
                 fr = loaded[n]
                 code = frame_code(fr)
                 pos = code.callpos.get(fr[PC]) or code.pos
-                out.append(f"  #{n} {sym}  at {pos if pos else '?'}  resume point {fr[PC]}  ({size} bytes)")
+                out.append(
+                    f"  #{n} {sym}  at {pos if pos else '?'}  resume point {fr[PC]}  ({raw.size} bytes)"
+                )
                 for j, v in enumerate(frame_slots(fr)):
                     name = code.slot_names[j] if j < len(code.slot_names) else f"slot{j}"
                     if name.startswith("%"):
                         name = f"<pending {j}>"
                     out.append(f"      {name} = {short(v)}")
             else:
-                out.append(f"  #{n} {sym}  resume point {rec[2]}  ({size} bytes)")
-                for j, x in enumerate(rec[4:]):
-                    out.append(f"      slot{j} = {_raw_short(x)}")
+                out.append(f"  #{n} {sym}  resume point {raw.pc}  ({raw.size} bytes)")
+                for j, text in enumerate(raw.slots):
+                    out.append(f"      slot{j} = {text}")
     else:
         out.append(f"value:           {short(value, 200) if not note else note}")
-    out.append(f"objects:         {len(objects)} records")
+    out.append(f"objects:         {lay.objects}")
     return "\n".join(out)
-
-
-def _root_record(root: Any, objects: list[Any]) -> list[Any] | None:
-    i = S.ref_index(root)
-    if i is not None and i < len(objects):
-        return objects[i]  # type: ignore[no-any-return]
-    return None

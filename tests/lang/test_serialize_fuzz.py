@@ -2,11 +2,15 @@
 `TurmericError` (corrupt-data, missing-function, schema-mismatch) or a value - never
 another Python exception, never a file written, never any code run but code lookup.
 
-More than 10,000 byte strings in total go through `S.deserialize`, from five strategies:
-byte-level mutations of valid serializations (bit flips, truncations, insertions,
-deletions, splices of two serializations), random bytes with and without the magic,
-random msgpack values behind the magic, random envelopes shaped like ours, and
-structure-aware mutations of decoded valid envelopes (one record field replaced).
+More than 10,000 byte strings in total go through `S.deserialize`, from seven strategies,
+covering both formats (format 2, what `serialize` writes, and format 1, its fallback):
+byte-level mutations of valid serializations of both formats (bit flips, truncations,
+insertions, deletions, splices of two serializations), random bytes with and without either
+magic, random msgpack values behind either magic, random format-1 envelopes shaped like
+ours, structure-aware mutations of decoded valid format-1 envelopes (one record field
+replaced), random format-2 messages (a header, then values built from our extension types
+with nested payloads), and structure-aware mutations of valid format-2 messages (a value,
+nested payload or frame field replaced, inserted, deleted or swapped).
 
 The runtime under test has an empty temporary folder as its only module root, and the
 tests run with another empty temporary folder as the current directory; every call is
@@ -31,6 +35,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tmweb.lang import Runtime, TurmericError
+from tmweb.lang import serial_graph as G
+from tmweb.lang import serial_tree as T
 from tmweb.lang import serialize as S
 
 ALLOWED = {"corrupt-data", "missing-function", "schema-mismatch"}
@@ -91,14 +97,22 @@ SEED_VALUES = [
 
 @pytest.fixture(scope="module")
 def fuzz_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runtime, list[bytes]]:
+    """The runtime and valid serializations of every seed value in both formats (format 2
+    where `serialize` writes it, which is every seed but the cyclic vector)."""
     roots = tmp_path_factory.mktemp("fuzz-roots")
     rt = Runtime(roots=[str(roots)])
     m = rt.module("fz")
     rt.eval_text(PROGRAM, m)
-    seeds = [S.serialize(rt, rt.eval_text(src, m)) for src in SEED_VALUES]
+    values = [rt.eval_text(src, m) for src in SEED_VALUES]
+    seeds = [S.serialize(rt, v) for v in values] + [S.serialize_graph(rt, v) for v in values]
     for data in seeds:  # every seed is valid
         S.deserialize(rt, data)
+    assert sum(S.format_of(d) == T.FORMAT for d in seeds) >= len(values) - 1
     return rt, seeds
+
+
+def _of_format(seeds: list[bytes], fmt: int) -> list[bytes]:
+    return [d for d in seeds if S.format_of(d) == fmt]
 
 
 class Watch:
@@ -203,18 +217,10 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
 # and a failure still reports its seed (re-run `gen(random.Random(seed))` to reproduce).
 
 EXT_CODES = [
-    S.X_REF,
-    S.X_KW,
-    S.X_SYM,
-    S.X_BIGINT,
-    S.X_BUILTIN,
-    S.X_STYPE,
-    S.X_GLOBAL,
-    0,
-    8,
-    99,
-    127,
-]
+    G.X_REF, G.X_KW, G.X_SYM, G.X_BIGINT, G.X_BUILTIN, G.X_STYPE, G.X_GLOBAL, T.X_AREF,
+    0, 99, 127, -5,
+]  # fmt: skip
+TREE_COMPOUND = [T.X_VEC, T.X_MAP, T.X_STRUCT, T.X_LIST, T.X_CLO, T.X_CONT, T.X_CELL, T.X_BOX]
 EXT_NAMES = [
     b"core.inc", b"core.+", b"core.map", b"fz.point", b"fz.node", b"fz.fz-adder", b"fz.cyc",
     b"core.error", b"core.Some", b"12345678901234567890", b"-5", b"x", b"no.such", b"", b"fz.",
@@ -244,10 +250,11 @@ def _atom(rnd: random.Random) -> Any:
     if r == 7:
         return msgpack.Timestamp(rnd.randrange(2**34), rnd.randrange(10**9))
     if r in (8, 9):  # references are the most interesting extension
-        return msgpack.ExtType(S.X_REF, rnd.randrange(12).to_bytes(4, "big"))
+        code = rnd.choice([G.X_REF, G.X_REF, T.X_AREF])
+        return msgpack.ExtType(code, rnd.randrange(12).to_bytes(rnd.choice([1, 2, 4]), "big"))
     code = rnd.choice(EXT_CODES)
     data = rnd.choice(EXT_NAMES) if rnd.random() < 0.7 else rnd.randbytes(rnd.randrange(6))
-    return msgpack.ExtType(code, data)
+    return tuple.__new__(msgpack.ExtType, (code, data))  # ExtType() refuses negative codes
 
 
 def gen_msg(rnd: random.Random, depth: int = 0) -> Any:
@@ -264,11 +271,11 @@ def gen_msg(rnd: random.Random, depth: int = 0) -> Any:
 def gen_record(rnd: random.Random) -> list[Any]:
     tag = rnd.choice([*range(1, 12), 0, 12, 99])
     fields = [gen_msg(rnd, 2) for _ in range(rnd.randrange(6))]
-    if tag in (S.R_FRAME, S.R_CLOSURE) and rnd.random() < 0.8:
+    if tag in (G.R_FRAME, G.R_CLOSURE) and rnd.random() < 0.8:
         fields[:0] = [rnd.randrange(3), rnd.randrange(3)]  # a code index and a pc
-    if tag == S.R_CONT and rnd.random() < 0.8:
+    if tag == G.R_CONT and rnd.random() < 0.8:
         fields.insert(0, rnd.random() < 0.5)
-    if tag in (S.R_STRUCT, S.R_CUSTOM, S.R_RESOURCE) and rnd.random() < 0.8:
+    if tag in (G.R_STRUCT, G.R_CUSTOM, G.R_RESOURCE) and rnd.random() < 0.8:
         fields.insert(
             0, rnd.choice(["fz.point", "fz.node", "core.error", "FileHandle", "int64", "x"])
         )
@@ -282,17 +289,17 @@ def gen_envelope(rnd: random.Random) -> bytes:
         codes += [rnd.choice(SYMBOLS), rnd.choice(["0", "", "0000000000000000", "x"])]
     records = [gen_record(rnd) for _ in range(rnd.randrange(7))]
     root = (
-        msgpack.ExtType(S.X_REF, rnd.randrange(8).to_bytes(4, "big"))
+        msgpack.ExtType(G.X_REF, rnd.randrange(8).to_bytes(4, "big"))
         if rnd.random() < 0.6
         else gen_msg(rnd)
     )
-    fmt = rnd.choice([S.FORMAT, S.FORMAT, S.FORMAT, 0, 2, "1"])
-    return S.MAGIC + _packb([fmt, rnd.choice(["", "abc", "0" * 12]), codes, records, root])
+    fmt = rnd.choice([G.FORMAT, G.FORMAT, G.FORMAT, 0, 2, "1"])
+    return G.MAGIC + _packb([fmt, rnd.choice(["", "abc", "0" * 12]), codes, records, root])
 
 
 def gen_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
     """A decoded valid envelope with a few parts replaced by random msgpack values."""
-    payload = msgpack.unpackb(rnd.choice(seeds)[len(S.MAGIC) :], raw=False, strict_map_key=False)
+    payload = msgpack.unpackb(rnd.choice(seeds)[len(G.MAGIC) :], raw=False, strict_map_key=False)
     for _ in range(rnd.randrange(1, 4)):
         where = rnd.choice(["field", "field", "field", "record", "record", "code", "root", "top"])
         objs = payload[3] if isinstance(payload[3], list) else []
@@ -325,7 +332,136 @@ def gen_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
             payload[4] = gen_msg(rnd)
         elif where == "top":
             payload[rnd.randrange(5)] = gen_msg(rnd)
-    return S.MAGIC + _packb(payload)
+    return G.MAGIC + _packb(payload)
+
+
+def _tree_head(rnd: random.Random) -> bytes:
+    names: list[Any] = []
+    for _ in range(rnd.randrange(4)):
+        names += [rnd.choice(SYMBOLS), rnd.choice(["0", "", "0000000000000000", "x"])]
+    head: Any = [rnd.choice(["", "abc"]), names] if rnd.random() < 0.9 else gen_msg(rnd)
+    return _packb(head)
+
+
+def _tree_message(kind: int, head: bytes, body: bytes) -> bytes:
+    return T.MAGIC + bytes([kind]) + len(head).to_bytes(4, "big") + head + body
+
+
+def gen_tree_value(rnd: random.Random, depth: int = 0) -> Any:
+    """A random format-2 value: atoms, arrays, and our compound extensions whose payload is
+    itself a packed random value (so decoding nests)."""
+    r = rnd.random()
+    if depth >= 4 or r < 0.5:
+        return _atom(rnd)
+    if r < 0.7:
+        return [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
+    code = rnd.choice(TREE_COMPOUND)
+    if code == T.X_STRUCT and rnd.random() < 0.7:
+        items: Any = [rnd.choice(["fz.point", "fz.node", "core.Some", "x"]), 1, 2]
+    elif code == T.X_CLO and rnd.random() < 0.7:
+        items = [rnd.randrange(3), *[gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(3))]]
+    elif code == T.X_CONT and rnd.random() < 0.7:
+        items = [*_gen_frame(rnd, depth), rnd.random() < 0.8]
+    else:
+        items = [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
+    payload = _packb(items if code not in (T.X_CELL, T.X_BOX) else gen_tree_value(rnd, depth + 1))
+    return msgpack.ExtType(code, payload)
+
+
+def _gen_frame(rnd: random.Random, depth: int) -> list[Any]:
+    n = rnd.randrange(4)
+    slots = [gen_tree_value(rnd, depth + 1) for _ in range(n)]
+    cref = None if rnd.random() < 0.7 else gen_tree_value(rnd, depth + 1)
+    return [rnd.randrange(3), rnd.randrange(4), n if rnd.random() < 0.8 else n + 1, cref, *slots]
+
+
+def gen_tree(rnd: random.Random, heads: list[bytes]) -> bytes:
+    """A format-2 message: a header (a real one, so the body gets read, or a random one), a
+    kind, and a random body."""
+    kind = rnd.choice([0, 0, 1, 1, 2, 3, 4, 255])
+    if kind & 1 and rnd.random() < 0.8:
+        body = [x for _ in range(rnd.randrange(3)) for x in _gen_frame(rnd, 1)]
+        body.append(rnd.random() < 0.8)
+    else:
+        body = gen_tree_value(rnd)
+    head = rnd.choice(heads) if rnd.random() < 0.6 else _tree_head(rnd)
+    return _tree_message(kind, head, _packb(body))
+
+
+def _heads(seeds: list[bytes]) -> list[bytes]:
+    return [d[9 : 9 + int.from_bytes(d[5:9], "big")] for d in seeds if S.format_of(d) == T.FORMAT]
+
+
+class _Raw:
+    """A format-2 extension value decoded one level, its payload kept editable."""
+
+    def __init__(self, code: int, data: bytes) -> None:
+        self.code = code
+        try:
+            self.inner: Any = msgpack.unpackb(data, raw=False, ext_hook=_Raw, strict_map_key=False)
+            self.data = None
+        except Exception:
+            self.inner, self.data = None, data
+
+    def pack(self) -> msgpack.ExtType:
+        if self.data is not None:
+            return msgpack.ExtType(self.code, self.data)
+        return msgpack.ExtType(self.code, _packb(_repack(self.inner)))
+
+
+def _repack(x: Any) -> Any:
+    if isinstance(x, _Raw):
+        return x.pack()
+    if isinstance(x, list):
+        return [_repack(y) for y in x]
+    if isinstance(x, dict):
+        return {k: _repack(v) for k, v in x.items()}
+    return x
+
+
+def _lists(x: Any, out: list[list[Any]]) -> list[list[Any]]:
+    """Every editable array inside `x` (arrays and extension payloads), outermost first."""
+    if isinstance(x, _Raw):
+        if isinstance(x.inner, list):
+            out.append(x.inner)
+        _lists(x.inner, out)
+    elif isinstance(x, list):
+        out.append(x)
+        for y in x:
+            _lists(y, out)
+    return out
+
+
+def gen_tree_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
+    """A valid format-2 message with a few values, payload items or frame fields replaced,
+    inserted, deleted or swapped, or its kind or header changed."""
+    data = rnd.choice(seeds)
+    n = int.from_bytes(data[5:9], "big")
+    kind, head = data[4], data[9 : 9 + n]
+    body: Any = msgpack.unpackb(data[9 + n :], raw=False, ext_hook=_Raw, strict_map_key=False)
+    holder = [body]
+    for _ in range(rnd.randrange(1, 4)):
+        where = rnd.random()
+        if where < 0.08:
+            kind = rnd.choice([0, 1, 2, 3, 7])
+        elif where < 0.16:
+            head = _tree_head(rnd)
+        elif not (targets := _lists(holder, [])[1:]):  # a plain value: replace it
+            holder[0] = gen_tree_value(rnd, 1)
+        else:
+            target = rnd.choice(targets)
+            i = rnd.randrange(len(target) + 1)
+            action = rnd.choice(["replace", "replace", "insert", "delete", "swap"])
+            if action == "insert" or i == len(target):
+                target.insert(i, gen_tree_value(rnd, 2))
+            elif action == "replace":
+                target[i] = gen_tree_value(rnd, 2) if rnd.random() < 0.7 else rnd.randrange(-2, 20)
+            elif action == "delete":
+                del target[i]
+            else:
+                j = rnd.randrange(len(target))
+                target[i], target[j] = target[j], target[i]
+    return _tree_message(kind, head, _packb(_repack(holder[0])))
 
 
 def _packb(v: Any) -> bytes:
@@ -357,34 +493,60 @@ def test_mutated_serializations(
     _run("mutated", mutated(fuzz_env[1]), 4000, guarded)
 
 
+MAGICS = st.sampled_from([G.MAGIC, T.MAGIC])
+
+
 def test_random_bytes(guarded: Callable[[bytes], None]) -> None:
-    strategy = st.one_of(st.binary(max_size=64), st.binary(max_size=64).map(lambda b: S.MAGIC + b))
-    _run("random", strategy, 1500, guarded)
+    behind = st.tuples(MAGICS, st.binary(max_size=64)).map(lambda mb: mb[0] + mb[1])
+    _run("random", st.one_of(st.binary(max_size=64), behind), 1500, guarded)
 
 
 def test_random_msgpack_behind_magic(guarded: Callable[[bytes], None]) -> None:
-    strategy = SEEDS.map(lambda seed: S.MAGIC + _packb(gen_msg(random.Random(seed))))
-    _run("msgpack", strategy, 1500, guarded)
+    def message(seed: int) -> bytes:
+        rnd = random.Random(seed)
+        if rnd.random() < 0.5:
+            return G.MAGIC + _packb(gen_msg(rnd))
+        return _tree_message(rnd.randrange(4), _tree_head(rnd), _packb(gen_msg(rnd)))
+
+    _run("msgpack", SEEDS.map(message), 1500, guarded)
 
 
 def test_envelope_shaped(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
-    _run("envelope", SEEDS.map(lambda seed: gen_envelope(random.Random(seed))), 4000, guarded)
+    _run("envelope", SEEDS.map(lambda seed: gen_envelope(random.Random(seed))), 3000, guarded)
 
 
 def test_structural_mutations(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
-    seeds = fuzz_env[1]
+    seeds = _of_format(fuzz_env[1], G.FORMAT)
     strategy = SEEDS.map(lambda seed: gen_structural(random.Random(seed), seeds))
-    _run("structural", strategy, 8000, guarded)
+    _run("structural", strategy, 5000, guarded)
+
+
+def test_format_2_shaped(
+    fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
+) -> None:
+    heads = _heads(fuzz_env[1])
+    _run("tree", SEEDS.map(lambda seed: gen_tree(random.Random(seed), heads)), 3000, guarded)
+
+
+def test_format_2_structural_mutations(
+    fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
+) -> None:
+    seeds = _of_format(fuzz_env[1], T.FORMAT)
+    strategy = SEEDS.map(lambda seed: gen_tree_structural(random.Random(seed), seeds))
+    _run("tree-structural", strategy, 6000, guarded)
+
+
+PARTS = ("mutated", "random", "msgpack", "envelope", "structural", "tree", "tree-structural")
 
 
 def test_total_is_at_least_ten_thousand() -> None:
-    parts = ("mutated", "random", "msgpack", "envelope", "structural")
+    parts = PARTS
     if not all(p in COUNTS for p in parts):
-        pytest.skip("runs after the five fuzz tests of this module")
+        pytest.skip("runs after the other fuzz tests of this module")
     assert sum(COUNTS[p] for p in parts) >= 10_000, COUNTS
     print(f"\n{sum(COUNTS[p] for p in parts)} byte strings deserialized; outcomes: {dict(KINDS)}")
     assert KINDS["value"] > 0 and KINDS["corrupt-data"] > 0

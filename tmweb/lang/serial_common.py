@@ -1,0 +1,111 @@
+"""What both serialization formats share: the atom extension codes and how atoms are
+decoded, the corrupt-data error, the machine's special frames, and the raw layout of
+serialized bytes that `tmweb inspect` shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors as E
+from .errors import TurmericError
+from .values import Keyword, StructType, Symbol
+
+# extension type codes of references and atoms (format 2 adds its own from 8 on)
+X_REF, X_KW, X_SYM, X_BIGINT, X_BUILTIN, X_STYPE, X_GLOBAL = 1, 2, 3, 4, 5, 6, 7
+
+
+def corrupt(msg: str) -> TurmericError:
+    return E.err(E.CORRUPT_DATA, msg)
+
+
+_SPECIAL: dict[str, Any] = {}
+
+
+def special_frames() -> dict[str, Any]:
+    """The machine's delimiter and handler frames by symbol (imported late: the machine
+    does not import the serializer, and this keeps it that way)."""
+    if not _SPECIAL:
+        from .machine import SPECIAL
+
+        _SPECIAL.update(SPECIAL)
+    return _SPECIAL
+
+
+def atom(rt: Any, code: int, data: bytes) -> Any:
+    """An inline atom (keyword, symbol, big int, built-in, global, struct type) from its
+    extension code and bytes; shared by both formats."""
+    if code == X_BIGINT:
+        if not data:
+            raise corrupt("deserialize: empty big integer")
+        return int.from_bytes(data, "big", signed=True)
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise corrupt("deserialize: bad text in an atom") from None
+    if code == X_KW:
+        return Keyword(text)
+    if code == X_SYM:
+        return Symbol(text)
+    if code == X_BUILTIN:
+        from .builtins.registry import BY_SYMBOL
+
+        b = BY_SYMBOL.get(text)
+        if b is None:
+            raise E.err(E.MISSING_FUNCTION, text)
+        return b
+    if code == X_GLOBAL:
+        mod, _, name = text.rpartition(".")
+        m = rt.modules.get(mod)
+        if m is None:
+            try:
+                m = rt.load_module(mod, defs_only=True)
+            except TurmericError:
+                raise E.err(E.MISSING_FUNCTION, text) from None
+        cell = m.cells.get(name)
+        if cell is None or not cell.bound:
+            raise E.err(E.MISSING_FUNCTION, text)
+        return cell.value
+    if code == X_STYPE:
+        return struct_type(rt, text)
+    raise corrupt(f"deserialize: unknown extension type {code}")
+
+
+def struct_type(rt: Any, qualified: str) -> StructType:
+    """The struct type `module.name`, loading its module definitions-only if needed."""
+    t = rt.structs.get(qualified)
+    if t is None:
+        mod = qualified.rpartition(".")[0]
+        if mod and mod not in rt.modules:
+            try:
+                rt.load_module(mod, defs_only=True)
+            except TurmericError:
+                pass
+        t = rt.structs.get(qualified)
+    if t is None:
+        raise E.err(E.MISSING_FUNCTION, qualified)
+    return t
+
+
+@dataclass(slots=True)
+class RawFrame:
+    """One frame as the bytes hold it, before any code is looked up."""
+
+    code_index: int
+    pc: Any
+    slots: list[str]  # short descriptions of the raw slot values
+    size: int  # bytes
+
+
+@dataclass(slots=True)
+class Layout:
+    """What serialized bytes hold, read without loading any code (for `tmweb inspect`)."""
+
+    format: int
+    program_version: str
+    codes: list[tuple[str, str]]  # (symbol, version)
+    parts: list[tuple[str, int]]  # (part, bytes), adding up to the whole
+    objects: int  # objects with their own record or extension
+    frames: list[RawFrame] | None = None  # when the value is a continuation
+    resumable: bool = True
+    notes: list[str] = field(default_factory=list)
