@@ -390,6 +390,7 @@ class _Reader:
         self.arefs = 0  # 1 while reading a body that has AREFs
         #: head bytes -> _resolve's answer, used while each symbol still names its code
         self.heads: dict[bytes, tuple[str, list[Info], list[tuple[str, Code]]]] = {}
+        self.top = self.unpacker(4096, 0)  # the usual one: small, no AREFs
 
     def unpacker(self, size: int, d: int) -> msgpack.Unpacker:
         """The unpacker for data of `size` bytes at nesting level `d`.
@@ -548,7 +549,7 @@ class _Reader:
         if kind > 3:
             raise corrupt(f"deserialize: unknown kind {kind}")
         self.arefs = kind >> 1
-        up = self.unpacker(len(data) - end, 0)
+        up = self.top if kind < 2 and len(data) <= 4096 else self.unpacker(len(data) - end, 0)
         up.feed(data)
         head = up.read_bytes(end)  # magic, kind and head: the key of the code-table cache
         hit = self.heads.get(head)

@@ -79,9 +79,12 @@ def deserialize(rt: Any, data: Any) -> Any:
     (corrupt-data, missing-function, schema-mismatch), never a Python exception."""
     if data.__class__ is not bytes:
         raise corrupt("deserialize: expected bytes")
-    if data.startswith(T.MAGIC):
-        return T.read(rt, data)
+    if data[:4] == _TREE:
+        return _read_tree(rt, data)
     return G.read(rt, data)
+
+
+_TREE, _read_tree = T.MAGIC, T.read
 
 
 def layout(data: Any) -> Layout:
