@@ -163,6 +163,7 @@ def test_round_trip(rt: Runtime, src: str, printed: str | None) -> None:
         2**63,
         -(2**63) - 1,
         "\U0001f600 astral",
+        "lone \ud800 surrogate",
         float("inf"),
         -0.0,
     ],
@@ -172,6 +173,12 @@ def test_round_trip_python_values(rt: Runtime, v: Any) -> None:
     w = rt_trip(rt, v)
     assert type(w) is type(v)
     assert w == v
+
+
+def test_lone_surrogate_in_source_round_trips_in_a_continuation(rt: Runtime) -> None:
+    k = ev(rt, '(defn sur-f [s] (+ 1 (cloneable-shift [k] k))) (cloneable-reset (fn [] (sur-f "a\\ud800b")))')
+    back = rt_trip(rt, k)
+    assert back.frames[0][4] == "a\ud800b" and call(rt, back, 1) == 2
 
 
 def test_round_trip_nan(rt: Runtime) -> None:

@@ -338,7 +338,7 @@ class Runtime:
 
             digest = hashlib.sha256(module.form_hash.encode())
             for f in forms:
-                digest.update(pr_str(f).encode() + b"\0")
+                digest.update(pr_str(f).encode("utf-8", "surrogatepass") + b"\0")
             module.form_hash = digest.hexdigest()[:16]
             self.version_cache = None  # the program version changes with it
         for f in forms:  # macros are visible to the whole module, wherever defined

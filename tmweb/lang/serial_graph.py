@@ -341,7 +341,8 @@ def _write(rt: Any, v: Any, prog: str, check_ints: bool) -> bytes:
     finally:
         sys.setrecursionlimit(limit)
     payload = [FORMAT, prog, w.codes, w.objects, root]
-    return MAGIC + msgpack.packb(payload, use_bin_type=True)
+    # surrogatepass: a string may hold a lone surrogate ("\ud800" in source); it round-trips
+    return MAGIC + msgpack.packb(payload, use_bin_type=True, unicode_errors="surrogatepass")
 
 
 # --------------------------------------------------------------------------- reading
@@ -355,7 +356,12 @@ def unpack_envelope(data: Any) -> tuple[str, list[Any], list[Any], Any]:
         raise corrupt("deserialize: not a Turmeric serialized value (bad magic bytes)")
     try:
         payload = msgpack.unpackb(
-            data[len(MAGIC) :], raw=False, strict_map_key=False, use_list=True, ext_hook=_ext_hook
+            data[len(MAGIC) :],
+            raw=False,
+            strict_map_key=False,
+            use_list=True,
+            ext_hook=_ext_hook,
+            unicode_errors="surrogatepass",
         )
     except Exception as e:
         raise corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
@@ -602,7 +608,7 @@ def read(rt: Any, data: Any) -> Any:
 
 def _size(x: Any) -> int:
     """Bytes one decoded part takes as written (refs and keywords back as exts)."""
-    return len(msgpack.packb(_as_written(x), use_bin_type=True))
+    return len(msgpack.packb(_as_written(x), use_bin_type=True, unicode_errors="surrogatepass"))
 
 
 def _as_written(x: Any) -> Any:

@@ -262,17 +262,18 @@ class _Writer:
     def frames(self, k: Continuation) -> list[Any]:
         """A continuation's payload: its frames laid end to end, then `resumable`."""
         out: list[Any] = []
-        cindex = self.cindex
+        last = ci = cref = None
         for fr in k.frames:
             j = len(out)
             out += fr
             clo = fr[3]
-            code = clo.code
-            ci = cindex.get(code)
-            out[j] = ci if ci is not None else self.code(code)
+            if clo is not last:  # recursion repeats one closure frame after frame
+                last = clo
+                ci = self.code(clo.code)
+                cref = clo if clo.env else None  # None: the reader uses its code's plain one
+            out[j] = ci
             out[j + 2] = len(fr) - 4  # the slot count, where the parent link is live
-            if not clo.env:
-                out[j + 3] = None  # the reader gives it the plain closure of its code
+            out[j + 3] = cref
         out.append(k.resumable)
         return out
 
@@ -299,7 +300,7 @@ def write(rt: Any, v: Any, prog: str) -> bytes:
             kind = 0
         if w.arefs:
             kind |= K_AREFS
-    except ValueError:  # msgpack's own nesting limit (arrays in arrays)
+    except ValueError:  # msgpack's nesting limit (arrays in arrays), a lone surrogate...
         raise Fallback from None
     key = (prog, *w.codes)
     head = w.heads.get(key)
@@ -405,6 +406,8 @@ class _Reader:
         key = (d << 7) | (self.arefs << 6) | k
         up = self.ups.get(key)
         if up is None:
+            if len(self.ups) >= 128:  # odd data made many: start again rather than hoard
+                self.ups.clear()
             up = self.ups[key] = msgpack.Unpacker(
                 ext_hook=self.hook,
                 list_hook=self.numbered if self.arefs else TVector,  # every array is a vector
