@@ -21,6 +21,7 @@ from typing import Any
 
 from . import serial_graph as G
 from . import serial_tree as T
+from . import serial_tree_read as TR
 from .serial_common import Layout, RawFrame, corrupt
 
 __all__ = [
@@ -84,7 +85,7 @@ def deserialize(rt: Any, data: Any) -> Any:
     return G.read(rt, data)
 
 
-_TREE, _read_tree = T.MAGIC, T.read
+_TREE, _read_tree = T.MAGIC, TR.read
 
 
 def layout(data: Any) -> Layout:
@@ -92,7 +93,7 @@ def layout(data: Any) -> Layout:
     if data.__class__ is not bytes:
         raise corrupt("deserialize: expected bytes")
     if data.startswith(T.MAGIC):
-        return T.layout(data)
+        return TR.layout(data)
     return G.layout(data)
 
 

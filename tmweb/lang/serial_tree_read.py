@@ -1,0 +1,421 @@
+"""Reading format 2 (serial_tree.py describes the format): msgpack's unpackers decode
+the bytes, and their hooks build each Turmeric value as soon as its items are decoded.
+
+Every value the reader can produce is a Turmeric value: arrays become vectors, msgpack
+maps are refused, msgpack's timestamp extension becomes a float, and every other
+extension is one of ours or corrupt data. Also `layout`, what `tmweb inspect` shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+from msgpack import ExtType
+
+from . import errors as E
+from .code import Builtin, Closure, Code, Continuation
+from .errors import TurmericError
+from .serial_common import (
+    X_BIGINT,
+    X_KW,
+    X_REF,
+    Layout,
+    RawFrame,
+    atom,
+    corrupt,
+    special_frames,
+    struct_type,
+)
+from .serial_tree import (
+    _U32,
+    FORMAT,
+    K_CONT,
+    MAX_NEST,
+    X_AREF,
+    X_BOX,
+    X_CELL,
+    X_CLO,
+    X_CONT,
+    X_LIST,
+    X_MAP,
+    X_STRUCT,
+    X_VEC,
+)
+from .values import Box, Keyword, Ref, Struct, TMap, TVector, mkey, tlist
+
+#: What the reader needs of one code-table entry to rebuild a frame, as a tuple:
+#: (fn, closure for frames without captures, frame size, blocks, kind, code).
+Info = tuple[Any, Closure, int, int, int, Code]
+PLAIN, PROMPT_FRAME, HANDLER_FRAME = 0, 1, 2  # kinds of frame
+
+
+def _info(code: Code, special: Closure | None) -> Info:
+    if special is None:
+        return (code.fn, Closure(code, ()), 4 + code.nslots, code.nblocks, PLAIN, code)
+    if code.symbol == "core/%prompt":
+        return (code.fn, special, 4, 1, PROMPT_FRAME, code)
+    return (code.fn, special, 5, 1, HANDLER_FRAME, code)  # try / try-with: + the handler
+
+
+def _resolve(rt: Any, head: bytes) -> tuple[str, list[Info], list[tuple[str, Code]]]:
+    """The program version and code table of `head`, resolved against `rt`, and the
+    (symbol, code) pairs a cached copy must still find in `rt.codes` to be used again."""
+    try:
+        h = msgpack.unpackb(head, raw=False, use_list=True, max_map_len=0)
+    except Exception as e:
+        raise corrupt(f"deserialize: malformed header ({type(e).__name__}: {e})") from None
+    if h.__class__ is not list or len(h) != 2 or h[0].__class__ is not str:
+        raise corrupt("deserialize: malformed header")
+    prog, names = h
+    if names.__class__ is not list or len(names) % 2 or not all(x.__class__ is str for x in names):
+        raise corrupt("deserialize: malformed code table")
+    specials = special_frames()
+    infos: list[Info] = []
+    plain: list[tuple[str, Code]] = []
+    for j in range(0, len(names), 2):
+        sym, ver = names[j], names[j + 1]
+        special = specials.get(sym)
+        code = special.code if special is not None else rt.find_code(sym)
+        if code is None:
+            raise E.err(E.MISSING_FUNCTION, sym)
+        if code.version != ver:
+            raise E.err(E.SCHEMA_MISMATCH, sym, prog)
+        infos.append(_info(code, special))
+        if special is None:
+            plain.append((sym, code))
+    return prog, infos, plain
+
+
+_KW_BY_BYTES: dict[bytes, Keyword] = {}
+
+
+class _Reader:
+    """Per-runtime and reused: its msgpack unpackers cost to make."""
+
+    def __init__(self) -> None:
+        self.ups: dict[int, msgpack.Unpacker] = {}
+        self.built: list[Any] = []  # objects with identity, by number
+        self.arrays: list[Any] = []  # arrays (as vectors, or the value they became)
+        arrays_append = self.arrays.append
+
+        def numbered(items: list[Any]) -> TVector:  # list_hook when AREFs are written
+            v = TVector(items)
+            arrays_append(v)
+            return v
+
+        self.numbered = numbered
+        self.infos: list[Info] = []
+        self.checks: list[tuple[Closure, Code]] = []
+        self.depth = 0
+        self.rt: Any = None
+        self.prog = ""
+        self.arefs = 0  # 1 while reading a body that has AREFs
+        #: head bytes -> _resolve's answer, used while each symbol still names its code
+        self.heads: dict[bytes, tuple[str, list[Info], list[tuple[str, Code]]]] = {}
+        self.top = self.unpacker(4096, 0)  # the usual one: small, no AREFs
+
+    def unpacker(self, size: int, d: int) -> msgpack.Unpacker:
+        """The unpacker for data of `size` bytes at nesting level `d`.
+
+        Unpackers keep their state on the heap (unpackb's is 40 KB of C stack per nested
+        call). One per level, size class and list hook: msgpack allocates an array's slots
+        before reading them, so an unpacker never accepts more items than its data has bytes.
+        """
+        k = size.bit_length()
+        if k < 12:
+            k = 12
+        key = (d << 7) | (self.arefs << 6) | k
+        up = self.ups.get(key)
+        if up is None:
+            if len(self.ups) >= 128:  # odd data made many: start again rather than hoard
+                self.ups.clear()
+            up = self.ups[key] = msgpack.Unpacker(
+                ext_hook=self.hook,
+                list_hook=self.numbered if self.arefs else TVector,  # every array is a vector
+                raw=False,
+                use_list=True,
+                max_map_len=0,  # format 2 writes no msgpack maps
+                max_array_len=1 << k,
+                max_buffer_size=2**31 - 1,
+                read_size=4096,
+                timestamp=1,  # msgpack's own timestamp extension: a float, never an object
+            )
+        return up
+
+    def hook(self, code: int, data: bytes) -> Any:
+        """msgpack's `ext_hook`: build the object now (its children are built already)."""
+        if code == X_REF:
+            try:
+                return self.built[int.from_bytes(data, "big")]
+            except IndexError:
+                raise corrupt("deserialize: a reference to an object not read yet") from None
+        if code == X_KW:
+            x = _KW_BY_BYTES.get(data)
+            if x is None:
+                x = atom(self.rt, code, data)
+                if len(_KW_BY_BYTES) < 10_000:
+                    _KW_BY_BYTES[data] = x
+            return x
+        if code == X_AREF:
+            try:
+                return self.arrays[int.from_bytes(data, "big")]
+            except IndexError:
+                raise corrupt("deserialize: a reference to an array not read yet") from None
+        if code < X_VEC or code > X_BOX:
+            return atom(self.rt, code, data)  # the other atoms; unknown codes are corrupt
+        shell: Any = None
+        if code >= X_CLO:  # identity: numbered when it starts
+            shell = (
+                Closure.__new__(Closure) if code == X_CLO
+                else Continuation.__new__(Continuation) if code == X_CONT
+                else Ref(None) if code == X_CELL
+                else Box(None)
+            )  # fmt: skip
+            self.built.append(shell)
+        d = self.depth + 1
+        if d > MAX_NEST:
+            raise corrupt("deserialize: data nested too deeply")
+        self.depth = d
+        up = self.unpacker(len(data), d)
+        up.feed(data)
+        p = up.unpack()
+        if up.read_bytes(1):
+            raise corrupt("deserialize: extra bytes in a value")
+        self.depth = d - 1
+        if code == X_CELL or code == X_BOX:
+            shell.value = p
+            return shell
+        if p.__class__ is not TVector or (self.arefs and self.arrays[-1] is not p):
+            raise corrupt("deserialize: malformed value")
+        if code == X_VEC:
+            return p
+        if code == X_CONT:
+            return self.continuation(shell, p.items)
+        items = p.items
+        if code == X_CLO:
+            ci = items[0] if items else None
+            c = self.infos[ci][5] if ci.__class__ is int and -len(self.infos) <= ci < len(self.infos) else None
+            if c is None or len(items) - 1 != len(c.free_names) or c.symbol in special_frames():
+                raise corrupt("deserialize: malformed closure")
+            shell.code = c
+            shell.env = tuple(items[1:])
+            return shell
+        if code == X_MAP:
+            v: Any = self.map(items)
+        elif code == X_STRUCT:
+            if not items or items[0].__class__ is not str:
+                raise corrupt("deserialize: malformed struct")
+            t = struct_type(self.rt, items[0])
+            if len(items) - 1 != len(t.fields):
+                raise E.err(E.SCHEMA_MISMATCH, t.qualified, self.prog)
+            v = Struct(t, tuple(items[1:]))
+        else:
+            v = tlist(items)
+        if self.arefs:
+            self.arrays[-1] = v  # the value takes its payload's number
+        return v
+
+    @staticmethod
+    def map(flat: list[Any]) -> TMap:
+        if len(flat) % 2:
+            raise corrupt("deserialize: map with a key but no value")
+        keys = flat[::2]
+        if bool in map(type, keys):  # boolean keys are kept apart from 1 and 0
+            keys = [mkey(k) for k in keys]
+        try:
+            return TMap(dict(zip(keys, flat[1::2])))
+        except TypeError:
+            raise corrupt("deserialize: unhashable map key") from None
+
+    def continuation(self, k: Continuation, p: list[Any]) -> Continuation:
+        """Fill `k` from its payload: frames laid end to end, then `resumable`.
+
+        (A negative code index counts from the end of the code table, like Python's: it
+        still names code of this table, so it cannot do harm.)"""
+        resumable = p.pop() if p else None
+        if resumable.__class__ is not bool:
+            raise corrupt("deserialize: malformed continuation")
+        infos = self.infos
+        end = len(p)
+        frames = []
+        j = 0
+        while j < end:
+            try:
+                fn, clo, size, nblocks, kind, code = infos[p[j]]
+            except (IndexError, TypeError):
+                raise corrupt(f"deserialize: bad code index {p[j]!r} in a frame") from None
+            rec = p[j : j + size]
+            j += size
+            pc = rec[1] if j <= end else None
+            if pc.__class__ is not int or not 0 <= pc < nblocks or rec[2] != size - 4:
+                raise corrupt(f"deserialize: frame of {code.symbol} does not fit its code")
+            rec[0] = fn
+            rec[2] = None
+            if rec[3] is None:
+                rec[3] = clo
+            elif rec[3].__class__ is not Closure or kind:
+                raise corrupt(f"deserialize: frame of {code.symbol} has a bad closure")
+            else:
+                self.checks.append((rec[3], code))
+            if kind == HANDLER_FRAME and rec[4].__class__ not in (Closure, Builtin):
+                raise corrupt(f"deserialize: the handler of a {code.symbol} frame is not a function")
+            frames.append(rec)
+        k.frames = tuple(frames)
+        k.resumable = resumable
+        return k
+
+    def read(self, rt: Any, data: bytes) -> Any:
+        n = _U32.unpack_from(data, 5)[0]  # struct.error when too short: corrupt
+        end = 9 + n
+        if end > len(data):
+            raise corrupt("deserialize: truncated data")
+        kind = data[4]
+        if kind > 3:
+            raise corrupt(f"deserialize: unknown kind {kind}")
+        self.arefs = kind >> 1
+        up = self.top if kind < 2 and len(data) <= 4096 else self.unpacker(len(data) - end, 0)
+        up.feed(data)
+        head = up.read_bytes(end)  # magic, kind and head: the key of the code-table cache
+        hit = self.heads.get(head)
+        if hit is not None:
+            codes = rt.codes
+            for sym, code in hit[2]:
+                if codes.get(sym) is not code:
+                    hit = None
+                    break
+        if hit is None:
+            hit = _resolve(rt, head[9:])
+            if len(self.heads) >= 256:
+                self.heads.clear()
+            self.heads[head] = hit
+        self.rt = rt
+        self.prog, self.infos = hit[0], hit[1]
+        self.depth = 0
+        if kind & K_CONT:
+            k = Continuation.__new__(Continuation)
+            self.built.append(k)
+            p = up.unpack()
+            if p.__class__ is not TVector:
+                raise corrupt("deserialize: malformed continuation")
+            v: Any = self.continuation(k, p.items)
+        else:
+            v = up.unpack()
+        if up.read_bytes(1):
+            raise corrupt("deserialize: extra bytes after the value")
+        if self.checks:
+            for clo, code in self.checks:
+                if getattr(clo, "code", None) is not code:
+                    raise corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
+            self.checks.clear()
+        self.built.clear()
+        if self.arefs:
+            self.arrays.clear()
+        self.rt = None
+        return v
+
+
+def read(rt: Any, data: bytes) -> Any:
+    """Rebuild a value from format-2 bytes (`data` starts with MAGIC)."""
+    r: _Reader | None = rt.__dict__.pop("_tree_reader", None)  # one user at a time
+    if r is None:
+        r = _Reader()
+    try:
+        v = r.read(rt, data)
+    except TurmericError:
+        raise
+    except Exception as e:  # msgpack's own errors, a bad index, a wrong type...
+        raise corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
+    if len(data) < 1 << 20:  # keep only readers whose buffers are small
+        rt._tree_reader = r
+    return v
+
+
+# --------------------------------------------------------------------------- inspection
+
+_KINDS = {
+    X_VEC: "vector", X_MAP: "map", X_STRUCT: "struct", X_LIST: "list", X_CLO: "fn",
+    X_CONT: "continuation", X_CELL: "ref", X_BOX: "box",
+}  # fmt: skip
+
+
+class _RawExt:
+    """An extension value read without building anything (for `layout`)."""
+
+    __slots__ = ("code", "data")
+
+    def __init__(self, code: int, data: bytes) -> None:
+        self.code = code
+        self.data = data
+
+    def short(self) -> str:
+        code = self.code
+        if code == X_REF or code == X_AREF:
+            return f"#<object {int.from_bytes(self.data, 'big')}>"
+        if code == X_KW:
+            return ":" + self.data.decode(errors="replace")
+        if code in _KINDS:
+            return f"#<{_KINDS[code]}, {len(self.data)} bytes>"
+        if code == X_BIGINT:
+            return str(int.from_bytes(self.data, "big", signed=True)) if self.data else "?"
+        return self.data.decode(errors="replace")
+
+
+def _as_written(x: Any) -> Any:
+    if x.__class__ is _RawExt:
+        return ExtType(x.code, x.data)
+    if x.__class__ is list:
+        return [_as_written(y) for y in x]
+    return x
+
+
+def _raw_short(x: Any) -> str:
+    if x.__class__ is _RawExt:
+        return x.short()
+    if x.__class__ is list:
+        return "[" + " ".join(_raw_short(y) for y in x) + "]"
+    return repr(x)[:60]
+
+
+def layout(data: bytes) -> Layout:
+    """What format-2 bytes hold, without loading code; raises corrupt-data."""
+    try:
+        n = _U32.unpack_from(data, 5)[0]
+        kind = data[4]
+        prog, names = msgpack.unpackb(data[9 : 9 + n], raw=False)
+        count = [0]
+
+        def raw(code: int, payload: bytes) -> _RawExt:
+            if code in _KINDS:
+                count[0] += 1
+            return _RawExt(code, payload)
+
+        body = msgpack.unpackb(data[9 + n :], raw=False, ext_hook=raw, max_map_len=0)
+    except Exception as e:
+        raise corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
+    lay = Layout(
+        FORMAT,
+        str(prog),
+        list(zip(names[::2], names[1::2])),
+        [("header", 9), ("code table", n), ("body", len(data) - 9 - n)],
+        count[0] + (kind & K_CONT),
+    )
+    try:
+        if kind & K_CONT and body.__class__ is list and body:
+            _raw_frames(lay, body)
+    except Exception as e:
+        raise corrupt(f"deserialize: malformed frames ({type(e).__name__}: {e})") from None
+    return lay
+
+
+def _raw_frames(lay: Layout, body: list[Any]) -> None:
+    lay.resumable = bool(body[-1])
+    lay.frames = []
+    j = 0
+    while j + 4 <= len(body) - 1:
+        count = body[j + 2]
+        size = 4 + count if count.__class__ is int and count >= 0 else 4
+        rec = body[j : j + size]
+        size_bytes = sum(len(msgpack.packb(_as_written(x), use_bin_type=True)) for x in rec)
+        lay.frames.append(RawFrame(rec[0], rec[1], [_raw_short(x) for x in rec[4:]], size_bytes))
+        j += size
