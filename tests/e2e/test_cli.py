@@ -73,6 +73,24 @@ def test_run_prints_and_gets_command_line_args(tmp_path: Path) -> None:
     assert p.stderr == ""
 
 
+def test_a_lone_surrogate_prints_escaped_and_survives_serialization(tmp_path: Path) -> None:
+    write(
+        tmp_path / "save.tm",
+        r"""
+        (def s "a\ud800b")
+        (println s)
+        (write-file "s.bin" (serialize [s :k]))
+        """,
+    )
+    write(tmp_path / "load.tm", '(println (= (first (deserialize (read-file "s.bin"))) "a\\ud800b"))\n')
+    p = tmweb("run", "save.tm", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "a\\ud800b\n"
+    p = tmweb("run", "load.tm", cwd=tmp_path)
+    no_python_traceback(p)
+    assert p.stdout == "true\n", p.stderr
+
+
 def test_run_passes_option_like_args_through(tmp_path: Path) -> None:
     write(tmp_path / "prog.tm", "(println (command-line-args))\n")
     p = tmweb("run", "prog.tm", "-v", "--name=x", "two words", cwd=tmp_path)
