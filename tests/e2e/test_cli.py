@@ -88,7 +88,7 @@ def test_a_lone_surrogate_prints_escaped_and_survives_serialization(tmp_path: Pa
     assert p.stdout == "a\\ud800b\n"
     p = tmweb("run", "load.tm", cwd=tmp_path)
     no_python_traceback(p)
-    assert p.stdout == "true\n", p.stderr
+    assert p.stdout == "#t\n", p.stderr
 
 
 def test_run_passes_option_like_args_through(tmp_path: Path) -> None:
