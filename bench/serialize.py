@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
 from bench.docsection import machine_info, write_section  # noqa: E402
 from tmweb.lang import Runtime, TurmericError  # noqa: E402
 from tmweb.lang import serialize as S  # noqa: E402
-from tmweb.lang.code import BASE, CLO, PC, Continuation  # noqa: E402
+from tmweb.lang.code import BASE, CLO, PC, Closure, Continuation  # noqa: E402
 from tmweb.lang.values import TVector  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -116,6 +116,42 @@ def frame_tuples(k: Continuation) -> list[tuple[Any, ...]]:
     return out
 
 
+def straight_line_reader(rt: Runtime, data: bytes) -> Callable[[bytes], Continuation]:
+    """A reader of exactly this one-frame format-2 continuation, doing in Python only what
+    it must: one header lookup, one code check, one frame. No other kind of value, no loop,
+    no error messages: a lower bound for a Python reader, to compare tmweb's with."""
+    end = 9 + int.from_bytes(data[5:9], "big")
+    _, names = msgpack.unpackb(data[9:end])
+    code = rt.codes[names[0]]
+    fn, plain, nblocks = code.fn, Closure(code, ()), code.nblocks
+    heads = {data[:end]: (names[0], code)}
+    codes = rt.codes
+    up = msgpack.Unpacker(list_hook=TVector, raw=False, max_map_len=0, max_array_len=4096)
+
+    def read(data: bytes) -> Continuation:
+        up.feed(data)
+        sym, c = heads[up.read_bytes(end)]
+        if codes.get(sym) is not c:
+            raise ValueError("code changed")
+        p = up.unpack().items
+        if up.read_bytes(1):
+            raise ValueError("extra bytes")
+        resumable = p.pop()
+        pc = p[1]
+        if pc.__class__ is not int or not 0 <= pc < nblocks or p[2] != len(p) - 4:
+            raise ValueError("bad frame")
+        p[0] = fn
+        p[2] = None
+        if p[3] is None:
+            p[3] = plain
+        k = Continuation.__new__(Continuation)
+        k.frames = (p,)
+        k.resumable = resumable
+        return k
+
+    return read
+
+
 def best_per_call(fn: Callable[[], Any], repeat: int) -> float:
     """Seconds per call: warm up, autorange the loop count, best of `repeat` runs."""
     fn()
@@ -127,6 +163,7 @@ def best_per_call(fn: Callable[[], Any], repeat: int) -> float:
 
 
 Row = tuple[int, float, float, int, float, float, int, float, float]
+MINIMAL: dict[str, float] = {}  # the straight-line depth-1 reader's time, and its floor
 
 
 def run(repeat: int) -> tuple[list[Row], dict[str, int]]:
@@ -158,6 +195,12 @@ def run(repeat: int) -> tuple[list[Row], dict[str, int]]:
         )
         t_unpack = best_per_call(lambda packed=packed: msgpack.unpackb(packed), repeat)
         rows.append((depth, t_ser, t_de, len(data), t_pack, t_unpack, len(packed), t_ser1, t_de1))
+        if depth == 1:
+            minimal = straight_line_reader(rt, data)
+            if repr(rt.machine.apply(minimal(data), (7,))) != repr(expected):
+                raise SystemExit("the straight-line reader gives another answer")
+            MINIMAL["de"] = best_per_call(lambda data=data, f=minimal: f(data), repeat)
+            MINIMAL["floor"] = t_unpack
         print(
             f"  depth {depth}: serialize {t_ser * 1e6:.1f} us, deserialize {t_de * 1e6:.1f} us, "
             f"{len(data)} B; msgpack {t_pack * 1e6:.1f} / {t_unpack * 1e6:.1f} us, {len(packed)} B",
@@ -249,7 +292,11 @@ def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
         "",
         "At depth 1 the floor is one C call on 70 bytes; the fixed cost of checking the "
         "header, resolving the code symbol and building the frame in Python dominates there "
-        "(see docs/decisions.md, Serialization).",
+        "(see docs/decisions.md, Serialization). A straight-line reader of exactly that "
+        "one-frame continuation (`straight_line_reader` in the script: one header lookup, "
+        "one code check, one frame, nothing else) takes "
+        f"{MINIMAL['de'] * 1e6:.2f} µs, {MINIMAL['de'] / MINIMAL['floor']:.1f}x the floor: "
+        "a lower bound for any reader written in Python.",
         "",
         "Sizes of the seed's examples:",
         "",

@@ -95,6 +95,7 @@ class ModuleCompiler:
     def register(self, code: Code) -> None:
         self.module.codes[code.symbol] = code
         self.rt.codes[code.symbol] = code
+        self.rt.code_generation += 1
 
     def make_struct_type(self, name: str, fields: tuple[str, ...]) -> StructType:
         t = StructType(name, fields, self.module.name)
@@ -288,6 +289,8 @@ class Runtime:
         self.machine.rt = self
         self.modules: dict[str, Module] = {}
         self.codes: dict[str, Code] = {}
+        #: counts registrations in `codes`, so a cache of resolved code can tell it is current
+        self.code_generation = 0
         self.structs: dict[str, StructType] = {}
         self.roots = roots if roots is not None else default_roots(None)
         self.definition_heads: set[str] = set()

@@ -93,7 +93,9 @@ _KW_BY_BYTES: dict[bytes, Keyword] = {}
 class _Reader:
     """Per-runtime and reused: its msgpack unpackers cost to make."""
 
-    def __init__(self) -> None:
+    def __init__(self, rt: Any) -> None:
+        self.rt = rt
+        self.codes: dict[str, Code] = rt.codes
         self.ups: dict[int, msgpack.Unpacker] = {}
         self.built: list[Any] = []  # objects with identity, by number
         self.arrays: list[Any] = []  # arrays (as vectors, or the value they became)
@@ -108,11 +110,12 @@ class _Reader:
         self.infos: list[Info] = []
         self.checks: list[tuple[Closure, Code]] = []
         self.depth = 0
-        self.rt: Any = None
         self.prog = ""
+        self.hit: Any = None  # the code table of the last read
         self.arefs = 0  # 1 while reading a body that has AREFs
-        #: head bytes -> _resolve's answer, used while each symbol still names its code
-        self.heads: dict[bytes, tuple[str, list[Info], list[tuple[str, Code]]]] = {}
+        #: head bytes -> [program version, code infos, (symbol, code) pairs to check, head
+        #: bytes, the runtime's code generation when they were last found current]
+        self.heads: dict[bytes, list[Any]] = {}
         self.top = self.unpacker(4096, 0)  # the usual one: small, no AREFs
 
     def unpacker(self, size: int, d: int) -> msgpack.Unpacker:
@@ -265,42 +268,89 @@ class _Reader:
         k.resumable = resumable
         return k
 
-    def read(self, rt: Any, data: bytes) -> Any:
-        n = _U32.unpack_from(data, 5)[0]  # struct.error when too short: corrupt
-        end = 9 + n
-        if end > len(data):
-            raise corrupt("deserialize: truncated data")
-        kind = data[4]
-        if kind > 3:
-            raise corrupt(f"deserialize: unknown kind {kind}")
-        self.arefs = kind >> 1
-        up = self.top if kind < 2 and len(data) <= 4096 else self.unpacker(len(data) - end, 0)
-        up.feed(data)
-        head = up.read_bytes(end)  # magic, kind and head: the key of the code-table cache
+    def code_table(self, head: bytes) -> None:
+        """Make the code table of `head` (magic, kind, length and header) the current one:
+        from the cache when each of its symbols still names the same code, which is certain
+        while the runtime has registered no code since it was last checked."""
         hit = self.heads.get(head)
-        if hit is not None:
-            codes = rt.codes
+        gen = self.rt.code_generation
+        if hit is not None and hit[4] != gen:
+            codes = self.codes
             for sym, code in hit[2]:
                 if codes.get(sym) is not code:
                     hit = None
                     break
+            else:
+                hit[4] = gen
         if hit is None:
-            hit = _resolve(rt, head[9:])
+            if len(head) < 9:
+                raise corrupt("deserialize: truncated data")
+            prog, infos, plain = _resolve(self.rt, head[9:])
+            hit = [prog, infos, plain, head, gen]
             if len(self.heads) >= 256:
                 self.heads.clear()
             self.heads[head] = hit
-        self.rt = rt
+        self.hit = hit
         self.prog, self.infos = hit[0], hit[1]
-        self.depth = 0
-        if kind & K_CONT:
-            k = Continuation.__new__(Continuation)
-            self.built.append(k)
+
+    def read(self, data: bytes) -> Any:
+        kind = data[4]  # IndexError when too short: corrupt
+        if kind == K_CONT and len(data) <= 4096:  # the usual: a small continuation
+            up = self.top
+            up.feed(data)
+            hit = self.hit  # the last read's code table: the next one is usually the same
+            if hit is not None and hit[4] == self.rt.code_generation and data.startswith(hit[3]):
+                up.read_bytes(len(hit[3]))
+            else:
+                self.code_table(up.read_bytes(9 + _U32.unpack_from(data, 5)[0]))
+            v: Any = Continuation.__new__(Continuation)
+            self.built.append(v)
             p = up.unpack()
             if p.__class__ is not TVector:
                 raise corrupt("deserialize: malformed continuation")
-            v: Any = self.continuation(k, p.items)
+            p = p.items
+            try:  # one plain frame is the commonest continuation: check it here, inline
+                fn, clo, size, nblocks, fkind, _ = self.infos[p[0]]
+                pc = p[1]
+                single = (
+                    len(p) == size + 1
+                    and not fkind
+                    and p[3] is None
+                    and pc.__class__ is int
+                    and 0 <= pc < nblocks
+                    and p[2] == size - 4
+                    and p[-1].__class__ is bool
+                )
+            except (IndexError, TypeError):
+                single = False
+            if single:
+                v.resumable = p.pop()
+                p[0] = fn
+                p[2] = None
+                p[3] = clo
+                v.frames = (p,)  # the payload list is the frame (no AREF can reach it)
+            else:
+                self.continuation(v, p)
         else:
-            v = up.unpack()
+            if kind > 3:
+                raise corrupt(f"deserialize: unknown kind {kind}")
+            end = 9 + _U32.unpack_from(data, 5)[0]
+            self.arefs = kind >> 1
+            up = self.unpacker(len(data) - end, 0)
+            up.feed(data)
+            self.code_table(up.read_bytes(end))
+            if kind & K_CONT:
+                v = Continuation.__new__(Continuation)
+                self.built.append(v)
+                p = up.unpack()
+                if p.__class__ is not TVector:
+                    raise corrupt("deserialize: malformed continuation")
+                self.continuation(v, p.items)
+            else:
+                v = up.unpack()
+            if self.arefs:
+                self.arrays.clear()
+                self.arefs = 0
         if up.read_bytes(1):
             raise corrupt("deserialize: extra bytes after the value")
         if self.checks:
@@ -309,9 +359,6 @@ class _Reader:
                     raise corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
             self.checks.clear()
         self.built.clear()
-        if self.arefs:
-            self.arrays.clear()
-        self.rt = None
         return v
 
 
@@ -319,9 +366,9 @@ def read(rt: Any, data: bytes) -> Any:
     """Rebuild a value from format-2 bytes (`data` starts with MAGIC)."""
     r: _Reader | None = rt.__dict__.pop("_tree_reader", None)  # one user at a time
     if r is None:
-        r = _Reader()
+        r = _Reader(rt)
     try:
-        v = r.read(rt, data)
+        v = r.read(data)
     except TurmericError:
         raise
     except Exception as e:  # msgpack's own errors, a bad index, a wrong type...

@@ -78,10 +78,10 @@ def serialize_graph(rt: Any, v: Any) -> bytes:
 def deserialize(rt: Any, data: Any) -> Any:
     """Rebuild a value from bytes of either format; every failure is a Turmeric error
     (corrupt-data, missing-function, schema-mismatch), never a Python exception."""
+    if data.__class__ is bytes and data[:4] == _TREE:
+        return _read_tree(rt, data)
     if data.__class__ is not bytes:
         raise corrupt("deserialize: expected bytes")
-    if data[:4] == _TREE:
-        return _read_tree(rt, data)
     return G.read(rt, data)
 
 
