@@ -150,16 +150,40 @@ def test_unshared_values_do_not_number_arrays(rt: Runtime, k: Continuation) -> N
     assert not S.serialize(rt, k)[4] & T.K_AREFS
 
 
-def test_hooks_make_serialize_write_format_1(tmp_path: Path) -> None:
+def test_an_instance_for_a_struct_is_written_in_format_2() -> None:
     r = Runtime()
     v = r.eval_text(
         "(struct pt [x y]) (instance Serializable pt (serialize [p] [p.x p.y]) "
-        "(deserialize [v] (pt (first v) (second v)))) [(pt 1 2)]",
+        "(deserialize [v] (pt (first v) (second v)))) (def p (pt 1 2)) [p p]",
         r.module("hooked"),
     )
     data = S.serialize(r, v)
+    assert S.format_of(data) == T.FORMAT and b"hooked.pt" in data
+    w = S.deserialize(r, data)
+    assert pr_str(w) == "[(pt 1 2) (pt 1 2)]" and w.items[0] is w.items[1]
+
+
+def test_an_instance_for_a_native_type_makes_serialize_write_format_1() -> None:
+    r = Runtime()
+    v = r.eval_text(
+        '(instance Serializable int64 (serialize [n] (str n)) (deserialize [s] (count s))) [7 "a"]',
+        r.module("hooked_int"),
+    )
+    data = S.serialize(r, v)
+    assert S.format_of(data) == G.FORMAT  # msgpack writes ints itself: format 2 cannot hook them
+    assert pr_str(S.deserialize(r, data)) == '[1 "a"]'
+
+
+def test_an_instance_returning_its_argument_falls_back_to_format_1() -> None:
+    r = Runtime()
+    v = r.eval_text(
+        "(struct same [x]) (instance Serializable same (serialize [s] s) (deserialize [s] s)) "
+        "[(same 1)]",
+        r.module("hooked_same"),
+    )
+    data = S.serialize(r, v)
     assert S.format_of(data) == G.FORMAT
-    assert pr_str(S.deserialize(r, data)) == "[(pt 1 2)]"
+    assert pr_str(S.deserialize(r, data)) == "[(same 1)]"
 
 
 def test_python_list_in_a_value_is_not_serializable_in_either_format(rt: Runtime) -> None:

@@ -220,7 +220,10 @@ EXT_CODES = [
     G.X_REF, G.X_KW, G.X_SYM, G.X_BIGINT, G.X_BUILTIN, G.X_STYPE, G.X_GLOBAL, T.X_AREF,
     0, 99, 127, -5,
 ]  # fmt: skip
-TREE_COMPOUND = [T.X_VEC, T.X_MAP, T.X_STRUCT, T.X_LIST, T.X_CLO, T.X_CONT, T.X_CELL, T.X_BOX]
+TREE_COMPOUND = [
+    T.X_VEC, T.X_MAP, T.X_STRUCT, T.X_LIST, T.X_CLO, T.X_CONT, T.X_CELL, T.X_BOX, T.X_CUSTOM,
+    T.X_RESOURCE,
+]  # fmt: skip
 EXT_NAMES = [
     b"core.inc", b"core.+", b"core.map", b"fz.point", b"fz.node", b"fz.fz-adder", b"fz.cyc",
     b"core.error", b"core.Some", b"12345678901234567890", b"-5", b"x", b"no.such", b"", b"fz.",
@@ -356,8 +359,10 @@ def gen_tree_value(rnd: random.Random, depth: int = 0) -> Any:
     if r < 0.7:
         return [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
     code = rnd.choice(TREE_COMPOUND)
-    if code == T.X_STRUCT and rnd.random() < 0.7:
-        items: Any = [rnd.choice(["fz.point", "fz.node", "core.Some", "x"]), 1, 2]
+    if code in (T.X_CUSTOM, T.X_RESOURCE) and rnd.random() < 0.7:
+        items: Any = [rnd.choice(["fz.point", "FileHandle", "vector", "x.y"]), gen_tree_value(rnd, depth + 1)]
+    elif code == T.X_STRUCT and rnd.random() < 0.7:
+        items = [rnd.choice(["fz.point", "fz.node", "core.Some", "x"]), 1, 2]
     elif code == T.X_CLO and rnd.random() < 0.7:
         items = [rnd.randrange(3), *[gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(3))]]
     elif code == T.X_CONT and rnd.random() < 0.7:

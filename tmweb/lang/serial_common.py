@@ -87,6 +87,22 @@ def struct_type(rt: Any, qualified: str) -> StructType:
     return t
 
 
+def load_hook(rt: Any, resource: bool, label: Any, inner: Any) -> Any:
+    """The value a `deserialize` (or, for a resource, `unmarshal`) instance makes of
+    `inner`, the representation written for a value of type `label`."""
+    if label.__class__ is not str:
+        raise corrupt("deserialize: malformed custom value")
+    key: Any = struct_type(rt, label) if "." in label else label
+    if resource:
+        cls, method = rt.resource_serializable, "unmarshal"
+    else:
+        cls, method = rt.serializable, "deserialize"
+    impl = cls.impls[method].get(key)
+    if impl is None:
+        raise E.err(E.MISSING_FUNCTION, f"{cls.name} {method} for {label}")
+    return rt.machine.apply(impl, (inner,))
+
+
 @dataclass(slots=True)
 class RawFrame:
     """One frame as the bytes hold it, before any code is looked up."""

@@ -2,8 +2,9 @@
 
 `serialize.py` writes the faster format 2 (serial_tree.py) when it can and this format
 otherwise: for values nested deeper than format 2 allows, for cycles that pass through an
-immutable value, when a program has Serializable / Resource-Serializable instances, and to
-report a value that is not serializable with the frame and variable that held it.
+immutable value, when a program has a Serializable / Resource-Serializable instance for a
+type msgpack writes itself (a string, a number...), and to report a value that is not
+serializable with the frame and variable that held it.
 
     bytes    = MAGIC + msgpack([FORMAT, program-version, code-table, objects, root])
     code-table = [symbol, version, symbol, version, ...]  (frames and closures index it)
@@ -42,6 +43,7 @@ from .serial_common import (
     RawFrame,
     atom,
     corrupt,
+    load_hook,
     special_frames,
     struct_type,
 )
@@ -560,21 +562,9 @@ class Reader:
         o[:] = [code.fn, pc, None, clo, *L]
 
     def hook(self, tag: int, r: list[Any], i: int) -> Any:
-        if len(r) != 3 or r[1].__class__ is not str:
+        if len(r) != 3:
             raise corrupt("deserialize: malformed custom value")
-        label = r[1]
-        key: Any = label
-        if "." in label:
-            key = self.struct_type(label)
-        if tag == R_CUSTOM:
-            cls, method = self.rt.serializable, "deserialize"
-        else:
-            cls, method = self.rt.resource_serializable, "unmarshal"
-        impl = cls.impls[method].get(key)
-        if impl is None:
-            raise E.err(E.MISSING_FUNCTION, f"{cls.name} {method} for {label}")
-        inner = self.val(r[2], i)
-        return self.rt.machine.apply(impl, (inner,))
+        return load_hook(self.rt, tag == R_RESOURCE, r[1], self.val(r[2], i))
 
 
 _UNBUILT = object()

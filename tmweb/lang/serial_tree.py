@@ -12,6 +12,7 @@ module defines the format and writes it; serial_tree_read.py reads it.
           | ext(REF | AREF, index)                       (an object met before)
           | ext(VEC | MAP | STRUCT | LIST | CLO | CONT, msgpack([...]))
           | ext(CELL | BOX, msgpack(value))
+          | ext(CUSTOM | RESOURCE, msgpack([type, representation]))
 
 msgpack's C code packs and unpacks every native value, which is most of what frames and
 vectors hold. The writer's Python runs only for values msgpack does not know
@@ -30,10 +31,15 @@ the reader does not number arrays at all. A continuation's payload is one array:
 frame, top first, `code-index, pc, slot-count, closure-or-nil, slots...` (a live frame's
 layout, with the slot count where the parent link goes), then `resumable`.
 
+A value whose type has a Serializable (Resource-Serializable) instance is
+ext(CUSTOM | RESOURCE, msgpack([type, representation])); the reader calls the instance's
+`deserialize` (`unmarshal`) on the representation.
+
 Every nested payload is a nested msgpack call, so the writer gives up (`Fallback`) past
 `MAX_NEST` levels, as it does for a value met twice while it is being written (a cycle
 through an immutable value, which the reader could not build children-first), a value it
-cannot write, or a runtime with serialization hooks; `serialize.py` then writes format 1.
+cannot write, or an instance for a type msgpack writes itself (a string, a number...);
+`serialize.py` then writes format 1.
 The reader refuses more than `MAX_NEST` levels and validates every field; every value it
 can produce is a Turmeric value (arrays are vectors, msgpack maps are refused).
 """
@@ -47,6 +53,7 @@ from typing import Any
 import msgpack
 from msgpack import ExtType, Timestamp
 
+from .classes import type_key
 from .code import Builtin, Closure, Code, Continuation
 from .serial_common import (
     X_BIGINT,
@@ -78,6 +85,9 @@ MAX_NEST = 64
 
 # extension codes of compound values (atoms keep format 1's codes 1-7)
 X_VEC, X_MAP, X_STRUCT, X_LIST, X_CLO, X_CONT, X_CELL, X_BOX, X_AREF = range(8, 17)
+X_CUSTOM, X_RESOURCE = 17, 18  # a value through a Serializable / Resource-Serializable instance
+#: Types msgpack writes itself, so format 2 cannot run an instance for them.
+NATIVE_TYPES = frozenset({"nil", "bool", "int64", "float64", "string", "bytes"})
 
 _U32 = struct.Struct(">I")
 K_CONT, K_AREFS = 1, 2  # bits of the kind byte after MAGIC
@@ -125,6 +135,12 @@ class _Writer:
         self.arefs = False  # an AREF was written
         self.depth = 0
         self.heads: dict[tuple[Any, ...], bytes] = {}  # (prog, codes...) -> packed head
+        # Serializable / Resource-Serializable instances, by type key, while writing
+        self.hooked: Any = ()
+        self.ser: dict[Any, Any] = {}
+        self.res: dict[Any, Any] = {}
+        self.unhooked: set[int] = set()  # ids of representations: written as they are
+        self.keep: list[Any] = []  # representations, alive (and their ids unique) until done
         self.packer(0)
 
     def reset(self) -> None:
@@ -135,6 +151,7 @@ class _Writer:
         self.narr = 0
         self.arefs = False
         self.depth = 0
+        self.keep.clear()
 
     def packer(self, d: int) -> msgpack.Packer:
         while len(self.packers) <= d:
@@ -170,6 +187,10 @@ class _Writer:
 
     def default(self, o: Any) -> Any:
         """Called by msgpack for every value that is not a msgpack native."""
+        if self.hooked and id(o) not in self.unhooked:
+            key = type_key(o)
+            if key in self.hooked:
+                return self.hook(o, key)
         c = o.__class__
         if c is TVector:
             i = self.narr
@@ -250,6 +271,31 @@ class _Writer:
             return _ext(X_STYPE, o.qualified.encode())
         raise Fallback
 
+    def hook(self, o: Any, key: Any) -> ExtType:
+        """`o` through its type's instance: the representation the program's `serialize`
+        (or `marshal`) returns, written as it is (values inside it are hooked again)."""
+        memo = self.memo
+        r = memo.get(id(o))
+        if r is not None:
+            if r is _BUSY:
+                raise Fallback  # the representation holds the value itself
+            self.arefs = True
+            return r  # shared twice, hooked once
+        memo[id(o)] = _BUSY
+        impl = self.ser.get(key)
+        xc = X_CUSTOM
+        if impl is None:
+            impl = self.res[key]
+            xc = X_RESOURCE
+        rep = self.rt.machine.apply(impl, (o,))
+        self.keep.append(rep)
+        self.unhooked.add(id(rep))
+        try:
+            label = key.qualified if key.__class__ is StructType else key
+            return self.nested([label, rep], xc, id(o))
+        finally:
+            self.unhooked.discard(id(rep))
+
     def frames(self, k: Continuation) -> list[Any]:
         """A continuation's payload: its frames laid end to end, then `resumable`."""
         out: list[Any] = []
@@ -274,11 +320,21 @@ def write(rt: Any, v: Any, prog: str) -> bytes:
     w: _Writer | None = rt.__dict__.pop("_tree_writer", None)  # one user at a time
     if w is None:
         w = _Writer(rt)
+    ser = rt.serializable.impls["serialize"]
+    res = rt.resource_serializable.impls["marshal"]
+    if ser or res:
+        hooked = ser.keys() | res.keys()
+        if not NATIVE_TYPES.isdisjoint(hooked):
+            raise Fallback  # an instance for a type msgpack writes itself
+        w.hooked, w.ser, w.res = hooked, ser, res
+    elif w.hooked:
+        w.hooked = ()
     c = v.__class__
     if c in _BAD:
         raise Fallback
     try:
-        if c is Continuation:  # the usual root: its payload is the body, number 0 its shell
+        if c is Continuation and "continuation" not in w.hooked:
+            # the usual root: its payload is the body, number 0 its shell
             w.memo[id(v)] = _REFS[0]
             w.nid = 1
             payload = w.frames(v)

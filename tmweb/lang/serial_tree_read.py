@@ -24,6 +24,7 @@ from .serial_common import (
     RawFrame,
     atom,
     corrupt,
+    load_hook,
     special_frames,
     struct_type,
 )
@@ -37,8 +38,10 @@ from .serial_tree import (
     X_CELL,
     X_CLO,
     X_CONT,
+    X_CUSTOM,
     X_LIST,
     X_MAP,
+    X_RESOURCE,
     X_STRUCT,
     X_VEC,
 )
@@ -165,10 +168,10 @@ class _Reader:
                 return self.arrays[int.from_bytes(data, "big")]
             except IndexError:
                 raise corrupt("deserialize: a reference to an array not read yet") from None
-        if code < X_VEC or code > X_BOX:
+        if code < X_VEC or code > X_RESOURCE:
             return atom(self.rt, code, data)  # the other atoms; unknown codes are corrupt
         shell: Any = None
-        if code >= X_CLO:  # identity: numbered when it starts
+        if X_CLO <= code <= X_BOX:  # identity: numbered when it starts
             shell = (
                 Closure.__new__(Closure) if code == X_CLO
                 else Continuation.__new__(Continuation) if code == X_CONT
@@ -206,6 +209,10 @@ class _Reader:
             return shell
         if code == X_MAP:
             v: Any = self.map(items)
+        elif code == X_CUSTOM or code == X_RESOURCE:
+            if len(items) != 2:
+                raise corrupt("deserialize: malformed custom value")
+            v = load_hook(self.rt, code == X_RESOURCE, items[0], items[1])
         elif code == X_STRUCT:
             if not items or items[0].__class__ is not str:
                 raise corrupt("deserialize: malformed struct")
@@ -382,7 +389,8 @@ def read(rt: Any, data: bytes) -> Any:
 
 _KINDS = {
     X_VEC: "vector", X_MAP: "map", X_STRUCT: "struct", X_LIST: "list", X_CLO: "fn",
-    X_CONT: "continuation", X_CELL: "ref", X_BOX: "box",
+    X_CONT: "continuation", X_CELL: "ref", X_BOX: "box", X_CUSTOM: "custom",
+    X_RESOURCE: "resource",
 }  # fmt: skip
 
 

@@ -8,8 +8,9 @@ for sharing and cycles):
   does the work for native values, so it is several times faster;
 - format 1, the graph format (serial_graph.py), is written when format 2 cannot be: values
   nested more than `serial_tree.MAX_NEST` levels, a cycle through an immutable value, a
-  runtime with Serializable / Resource-Serializable instances, and every value that is not
-  serializable (it names the frame and variable in the error).
+  Serializable / Resource-Serializable instance for a type msgpack writes itself (a string,
+  a number...), and every value that is not serializable (it names the frame and variable
+  in the error).
 
 `deserialize` reads both. Nothing here uses pickle.
 """
@@ -53,20 +54,15 @@ def program_version(rt: Any) -> str:
     return rt.version_cache  # type: ignore[no-any-return]
 
 
-def _has_hooks(rt: Any) -> bool:
-    return bool(rt.serializable.impls["serialize"] or rt.resource_serializable.impls["marshal"])
-
-
 def serialize(rt: Any, v: Any) -> bytes:
     """Bytes for `v`; raises `(not-serializable type-name path)`."""
     prog = program_version(rt)
-    if not _has_hooks(rt):
-        try:
-            return T.write(rt, v, prog)
-        except T.Fallback:
-            pass
-        except RecursionError:  # a Python function's value nested too deeply for C
-            pass
+    try:
+        return T.write(rt, v, prog)
+    except T.Fallback:
+        pass
+    except RecursionError:  # a Python function's value nested too deeply for C
+        pass
     return G.write(rt, v, prog)
 
 
