@@ -418,6 +418,33 @@ def test_the_add_two_numbers_flow_suspends_twice_and_adds(tmp_path: Path) -> Non
     assert "3 + 4 = <b>7</b>" in add_flow(client)
 
 
+def test_a_continuation_stored_in_format_1_still_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes an older tmweb stored (format 1) resume on this one: a deploy keeps them."""
+    from tmweb.lang import serial_graph, serial_tree
+
+    client = TestClient(make_app(tmp_path, ADD, ASK))
+    written: list[bytes] = []
+    with monkeypatch.context() as m:
+
+        def older(*args: Any) -> bytes:
+            raise serial_tree.Fallback  # as if format 2 did not exist
+
+        def graph(*args: Any) -> bytes:
+            written.append(real(*args))
+            return written[-1]
+
+        real = serial_graph.write
+        m.setattr(serial_tree, "write", older)
+        m.setattr(serial_graph, "write", graph)
+        first = client.get("/add")
+    assert len(written) == 1 and written[0].startswith(serial_graph.MAGIC)
+    second = client.post(k_url(first.text), data={"n": "3"})
+    done = client.post(k_url(second.text), data={"n": "4"})
+    assert "3 + 4 = <b>7</b>" in done.text
+
+
 def test_a_suspended_handler_resumes_from_a_get_query_too(tmp_path: Path) -> None:
     client = TestClient(make_app(tmp_path, ADD, ASK))
     first = client.get("/add")
