@@ -4,7 +4,7 @@ serialized bytes that `tmweb inspect` shows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import errors as E
@@ -124,4 +124,3 @@ class Layout:
     objects: int  # objects with their own record or extension
     frames: list[RawFrame] | None = None  # when the value is a continuation
     resumable: bool = True
-    notes: list[str] = field(default_factory=list)

@@ -26,13 +26,9 @@ from . import serial_tree_read as TR
 from .serial_common import Layout, RawFrame, corrupt
 
 __all__ = [
-    "FORMATS", "Layout", "RawFrame", "deserialize", "format_of", "layout", "program_version",
+    "Layout", "RawFrame", "deserialize", "format_of", "layout", "program_version",
     "serialize", "serialize_graph",
 ]  # fmt: skip
-
-MAGIC_GRAPH = G.MAGIC
-MAGIC_TREE = T.MAGIC
-FORMATS = (G.FORMAT, T.FORMAT)
 
 
 def program_version(rt: Any) -> str:
