@@ -22,6 +22,7 @@ import pytest
 from msgpack import ExtType
 
 from tmweb.lang import Runtime, TurmericError, pr_str, register_python
+from tmweb.lang import serial_common as C
 from tmweb.lang import serial_graph as G
 from tmweb.lang import serial_tree as T
 from tmweb.lang import serialize as S
@@ -245,7 +246,7 @@ def pack(payload: list[Any]) -> bytes:
 
 
 def ext_ref(i: int) -> ExtType:
-    return ExtType(G.X_REF, i.to_bytes(4, "big"))
+    return ExtType(C.X_REF, i.to_bytes(4, "big"))
 
 
 @pytest.fixture(scope="module")
@@ -284,12 +285,12 @@ STRUCTURAL_1 = {
     "empty record": lambda p: p[3].append([]),
     "unknown tag": lambda p: p[3].append([99, 1]),
     "root out of range": lambda p: _set(p, 4, ext_ref(10_000)),
-    "root bad ref": lambda p: _set(p, 4, ExtType(G.X_REF, b"\x00")),
+    "root bad ref": lambda p: _set(p, 4, ExtType(C.X_REF, b"\x00")),
     "unknown ext": lambda p: _set(p, 4, ExtType(42, b"x")),
     "raw map root": lambda p: _set(p, 4, {"a": 1}),
     "raw list root": lambda p: _set(p, 4, [1, 2]),
-    "empty big int": lambda p: _set(p, 4, ExtType(G.X_BIGINT, b"")),
-    "bad utf-8 keyword": lambda p: _set(p, 4, ExtType(G.X_KW, b"\xff\xfe")),
+    "empty big int": lambda p: _set(p, 4, ExtType(C.X_BIGINT, b"")),
+    "bad utf-8 keyword": lambda p: _set(p, 4, ExtType(C.X_KW, b"\xff\xfe")),
     "frame pc out of range": lambda p: _set(_frames(p)[0], 2, 10_000),
     "frame pc not int": lambda p: _set(_frames(p)[0], 2, "0"),
     "frame with a missing local": lambda p: _frames(p)[0].pop(),
@@ -331,13 +332,13 @@ def test_format_1_changed_code_version_is_schema_mismatch(rt: Runtime, sample1: 
 
 
 ATOMS = [
-    (ExtType(G.X_BUILTIN, b"core.no-such-builtin"), "missing-function"),
-    (ExtType(G.X_GLOBAL, b"core.no-such-global"), "missing-function"),
-    (ExtType(G.X_GLOBAL, b"no.such.module.f"), "missing-function"),
-    (ExtType(G.X_GLOBAL, b"f"), "missing-function"),
-    (ExtType(G.X_GLOBAL, b""), "missing-function"),
-    (ExtType(G.X_STYPE, b"nowhere.thing"), "missing-function"),
-    (ExtType(G.X_SYM, b"\xff"), "corrupt-data"),
+    (ExtType(C.X_BUILTIN, b"core.no-such-builtin"), "missing-function"),
+    (ExtType(C.X_GLOBAL, b"core.no-such-global"), "missing-function"),
+    (ExtType(C.X_GLOBAL, b"no.such.module.f"), "missing-function"),
+    (ExtType(C.X_GLOBAL, b"f"), "missing-function"),
+    (ExtType(C.X_GLOBAL, b""), "missing-function"),
+    (ExtType(C.X_STYPE, b"nowhere.thing"), "missing-function"),
+    (ExtType(C.X_SYM, b"\xff"), "corrupt-data"),
 ]
 
 
@@ -448,13 +449,13 @@ STRUCTURAL_2 = {
     "frame cut short": lambda p: p[3].pop(-2),
     "extra value after the frames": lambda p: p[3].insert(-1, 1),
     "frame closure not a closure": lambda p: _set(p[3], 3, 5),
-    "ref out of range": lambda p: _slot(p, ExtType(T.X_REF, (999).to_bytes(2, "big"))),
+    "ref out of range": lambda p: _slot(p, ExtType(C.X_REF, (999).to_bytes(2, "big"))),
     "array ref without numbered arrays": lambda p: _slot(p, ExtType(T.X_AREF, b"\x00")),
     "unknown ext": lambda p: _slot(p, ExtType(42, b"x")),
     "ext code 0": lambda p: _slot(p, ExtType(0, b"x")),
     "raw map in a slot": lambda p: _slot(p, {"a": 1}),
-    "bad utf-8 keyword": lambda p: _slot(p, ExtType(T.X_KW, b"\xff\xfe")),
-    "empty big int": lambda p: _slot(p, ExtType(T.X_BIGINT, b"")),
+    "bad utf-8 keyword": lambda p: _slot(p, ExtType(C.X_KW, b"\xff\xfe")),
+    "empty big int": lambda p: _slot(p, ExtType(C.X_BIGINT, b"")),
     "vector payload not msgpack": lambda p: _slot(p, ExtType(T.X_VEC, b"\xc1")),
     "vector payload cut short": lambda p: _slot(p, ExtType(T.X_VEC, b"\x92\x01")),
     "vector payload with extra bytes": lambda p: _slot(p, ExtType(T.X_VEC, b"\x91\x01\x00")),
@@ -588,7 +589,7 @@ def test_module_outside_module_path_is_never_loaded(tmp_path: Path) -> None:
     )
     (tmp_path / "roots").mkdir()
     r = Runtime(roots=[str(tmp_path / "roots")])
-    atom = ExtType(G.X_GLOBAL, f"{evil}/payload.f".encode())
+    atom = ExtType(C.X_GLOBAL, f"{evil}/payload.f".encode())
     for data in (pack([G.FORMAT, "x", [], [], atom]), value_bytes(atom)):
         try:
             S.deserialize(r, data)

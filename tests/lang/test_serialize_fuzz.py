@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tmweb.lang import Runtime, TurmericError
+from tmweb.lang import serial_common as C
 from tmweb.lang import serial_graph as G
 from tmweb.lang import serial_tree as T
 from tmweb.lang import serialize as S
@@ -217,7 +218,7 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
 # and a failure still reports its seed (re-run `gen(random.Random(seed))` to reproduce).
 
 EXT_CODES = [
-    G.X_REF, G.X_KW, G.X_SYM, G.X_BIGINT, G.X_BUILTIN, G.X_STYPE, G.X_GLOBAL, T.X_AREF,
+    C.X_REF, C.X_KW, C.X_SYM, C.X_BIGINT, C.X_BUILTIN, C.X_STYPE, C.X_GLOBAL, T.X_AREF,
     0, 99, 127, -5,
 ]  # fmt: skip
 TREE_COMPOUND = [
@@ -253,7 +254,7 @@ def _atom(rnd: random.Random) -> Any:
     if r == 7:
         return msgpack.Timestamp(rnd.randrange(2**34), rnd.randrange(10**9))
     if r in (8, 9):  # references are the most interesting extension
-        code = rnd.choice([G.X_REF, G.X_REF, T.X_AREF])
+        code = rnd.choice([C.X_REF, C.X_REF, T.X_AREF])
         return msgpack.ExtType(code, rnd.randrange(12).to_bytes(rnd.choice([1, 2, 4]), "big"))
     code = rnd.choice(EXT_CODES)
     data = rnd.choice(EXT_NAMES) if rnd.random() < 0.7 else rnd.randbytes(rnd.randrange(6))
@@ -292,7 +293,7 @@ def gen_envelope(rnd: random.Random) -> bytes:
         codes += [rnd.choice(SYMBOLS), rnd.choice(["0", "", "0000000000000000", "x"])]
     records = [gen_record(rnd) for _ in range(rnd.randrange(7))]
     root = (
-        msgpack.ExtType(G.X_REF, rnd.randrange(8).to_bytes(4, "big"))
+        msgpack.ExtType(C.X_REF, rnd.randrange(8).to_bytes(4, "big"))
         if rnd.random() < 0.6
         else gen_msg(rnd)
     )

@@ -32,6 +32,25 @@ def special_frames() -> dict[str, Any]:
     return _SPECIAL
 
 
+def big_int_bytes(n: int) -> bytes:
+    """An int beyond msgpack's 64 bits, as the data of an X_BIGINT atom."""
+    return n.to_bytes(n.bit_length() // 8 + 1, "big", signed=True)
+
+
+def builtin_atom(rt: Any, b: Any) -> tuple[int, bytes] | None:
+    """How a built-in function is written, by name: a registered built-in (X_BUILTIN) or a
+    module global (X_GLOBAL); None when neither finds it again, so it cannot be written."""
+    from .builtins.registry import BY_SYMBOL
+
+    if BY_SYMBOL.get(b.symbol) is b:
+        return X_BUILTIN, b.symbol.encode()
+    mod, _, name = b.symbol.rpartition(".")
+    m = rt.modules.get(mod)
+    if m is not None and name in m.cells and m.cells[name].value is b:
+        return X_GLOBAL, b.symbol.encode()
+    return None
+
+
 def atom(rt: Any, code: int, data: bytes) -> Any:
     """An inline atom (keyword, symbol, big int, built-in, global, struct type) from its
     extension code and bytes; shared by both formats."""

@@ -33,8 +33,6 @@ from .code import BASE, CLO, PC, Builtin, Closure, Code, Continuation, Frame
 from .errors import TurmericError
 from .serial_common import (
     X_BIGINT,
-    X_BUILTIN,
-    X_GLOBAL,
     X_KW,
     X_REF,
     X_STYPE,
@@ -42,6 +40,8 @@ from .serial_common import (
     Layout,
     RawFrame,
     atom,
+    big_int_bytes,
+    builtin_atom,
     corrupt,
     load_hook,
     special_frames,
@@ -172,7 +172,7 @@ class Writer:
                     return h
             if -(2**63) <= v < 2**64:
                 return v
-            return msgpack.ExtType(X_BIGINT, v.to_bytes(v.bit_length() // 8 + 1, "big", signed=True))
+            return msgpack.ExtType(X_BIGINT, big_int_bytes(v))
         if (c is Keyword or c is Symbol) and self.hooks:
             h = self.hooked(v)
             if h is not None:
@@ -230,15 +230,10 @@ class Writer:
             self.objects[i] = [R_CONT, v.resumable, *frames]
             return ref
         if c is Builtin:
-            from .builtins.registry import BY_SYMBOL
-
-            if BY_SYMBOL.get(v.symbol) is v:
-                return msgpack.ExtType(X_BUILTIN, v.symbol.encode())
-            mod, _, name = v.symbol.rpartition(".")
-            m = self.rt.modules.get(mod)
-            if m is not None and name in m.cells and m.cells[name].value is v:
-                return msgpack.ExtType(X_GLOBAL, v.symbol.encode())
-            raise _NotSerializable("fn")
+            named = builtin_atom(self.rt, v)
+            if named is None:
+                raise _NotSerializable("fn")
+            return msgpack.ExtType(*named)
         if c is StructType:
             return msgpack.ExtType(X_STYPE, v.qualified.encode())
         raise _NotSerializable(builtin_type_name(v) if c is not FileHandle else "FileHandle")

@@ -57,12 +57,12 @@ from .classes import type_key
 from .code import Builtin, Closure, Code, Continuation
 from .serial_common import (
     X_BIGINT,
-    X_BUILTIN,
-    X_GLOBAL,
     X_KW,
     X_REF,
     X_STYPE,
     X_SYM,
+    big_int_bytes,
+    builtin_atom,
 )
 from .values import (
     BoolKey,
@@ -99,8 +99,8 @@ _FLAT = frozenset({int, float, str, bytes, bool, type(None), Keyword, Symbol, Bu
 
 
 class Fallback(Exception):
-    """This value needs format 1 (too deep, a cycle through an immutable value, hooks, or
-    something not serializable that format 1 will name precisely)."""
+    """This value needs format 1 (too deep, a cycle through an immutable value, an instance
+    for a native type, or something not serializable that format 1 will name precisely)."""
 
 
 def _ext(code: int, data: bytes) -> ExtType:
@@ -160,18 +160,23 @@ class _Writer:
             )
         return self.packers[d]
 
-    def nested(self, payload: list[Any], xc: int, key: int) -> ExtType:
-        """An extension value whose payload array is packed one level down; the value
-        takes the array's number (it ends after everything inside it)."""
-        if not _BAD.isdisjoint(map(type, payload)):
-            raise Fallback
+    def sub(self, payload: Any) -> bytes:
+        """`payload` packed one nesting level down (a nested msgpack call)."""
         d = self.depth + 1
         if d > MAX_NEST:
             raise Fallback
         self.depth = d
         packers = self.packers
-        data = (packers[d] if d < len(packers) else self.packer(d)).pack(payload)
+        data: bytes = (packers[d] if d < len(packers) else self.packer(d)).pack(payload)
         self.depth = d - 1
+        return data
+
+    def nested(self, payload: list[Any], xc: int, key: int) -> ExtType:
+        """An extension value whose payload array is packed one level down; the value
+        takes the array's number (it ends after everything inside it)."""
+        if not _BAD.isdisjoint(map(type, payload)):
+            raise Fallback
+        data = self.sub(payload)
         i = self.narr
         self.narr = i + 1
         if key:
@@ -242,31 +247,19 @@ class _Writer:
                 return self.nested(self.frames(o), X_CONT, 0)
             if c is Closure:
                 return self.nested([self.code(o.code), *o.env], X_CLO, 0)
-            value = o.value
-            if value.__class__ in _BAD:
+            if o.value.__class__ in _BAD:
                 raise Fallback
-            d = self.depth + 1
-            if d > MAX_NEST:
-                raise Fallback
-            self.depth = d
-            data = self.packer(d).pack(value)
-            self.depth = d - 1
-            return _ext(X_CELL if c is Ref else X_BOX, data)
+            return _ext(X_CELL if c is Ref else X_BOX, self.sub(o.value))
         if c is BoolKey:
             return o.value  # a boolean map key; the reader makes it a key again
         if c is int:  # beyond 64 bits
-            return _ext(X_BIGINT, o.to_bytes(o.bit_length() // 8 + 1, "big", signed=True))
+            return _ext(X_BIGINT, big_int_bytes(o))
         if c is Symbol:
             return _ext(X_SYM, o.name.encode())
         if c is Builtin:
-            from .builtins.registry import BY_SYMBOL
-
-            if BY_SYMBOL.get(o.symbol) is o:
-                return _ext(X_BUILTIN, o.symbol.encode())
-            mod, _, name = o.symbol.rpartition(".")
-            m = self.rt.modules.get(mod)
-            if m is not None and name in m.cells and m.cells[name].value is o:
-                return _ext(X_GLOBAL, o.symbol.encode())
+            named = builtin_atom(self.rt, o)
+            if named is not None:
+                return _ext(*named)
         if c is StructType:
             return _ext(X_STYPE, o.qualified.encode())
         raise Fallback

@@ -243,10 +243,32 @@ class _Reader:
 
         (A negative code index counts from the end of the code table, like Python's: it
         still names code of this table, so it cannot do harm.)"""
+        infos = self.infos
+        if not self.arefs:  # one plain frame is the commonest continuation: no loop, no copy
+            try:
+                fn, clo, size, nblocks, kind, _ = infos[p[0]]
+                pc = p[1]
+                single = (
+                    len(p) == size + 1
+                    and not kind
+                    and p[3] is None
+                    and pc.__class__ is int
+                    and 0 <= pc < nblocks
+                    and p[2] == size - 4
+                    and p[-1].__class__ is bool
+                )
+            except (IndexError, TypeError):
+                single = False
+            if single:
+                k.resumable = p.pop()
+                p[0] = fn
+                p[2] = None
+                p[3] = clo
+                k.frames = (p,)  # the payload list is the frame: no AREF can reach it
+                return k
         resumable = p.pop() if p else None
         if resumable.__class__ is not bool:
             raise corrupt("deserialize: malformed continuation")
-        infos = self.infos
         end = len(p)
         frames = []
         j = 0
@@ -310,34 +332,6 @@ class _Reader:
                 up.read_bytes(len(hit[3]))
             else:
                 self.code_table(up.read_bytes(9 + _U32.unpack_from(data, 5)[0]))
-            v: Any = Continuation.__new__(Continuation)
-            self.built.append(v)
-            p = up.unpack()
-            if p.__class__ is not TVector:
-                raise corrupt("deserialize: malformed continuation")
-            p = p.items
-            try:  # one plain frame is the commonest continuation: check it here, inline
-                fn, clo, size, nblocks, fkind, _ = self.infos[p[0]]
-                pc = p[1]
-                single = (
-                    len(p) == size + 1
-                    and not fkind
-                    and p[3] is None
-                    and pc.__class__ is int
-                    and 0 <= pc < nblocks
-                    and p[2] == size - 4
-                    and p[-1].__class__ is bool
-                )
-            except (IndexError, TypeError):
-                single = False
-            if single:
-                v.resumable = p.pop()
-                p[0] = fn
-                p[2] = None
-                p[3] = clo
-                v.frames = (p,)  # the payload list is the frame (no AREF can reach it)
-            else:
-                self.continuation(v, p)
         else:
             if kind > 3:
                 raise corrupt(f"deserialize: unknown kind {kind}")
@@ -346,18 +340,15 @@ class _Reader:
             up = self.unpacker(len(data) - end, 0)
             up.feed(data)
             self.code_table(up.read_bytes(end))
-            if kind & K_CONT:
-                v = Continuation.__new__(Continuation)
-                self.built.append(v)
-                p = up.unpack()
-                if p.__class__ is not TVector:
-                    raise corrupt("deserialize: malformed continuation")
-                self.continuation(v, p.items)
-            else:
-                v = up.unpack()
-            if self.arefs:
-                self.arrays.clear()
-                self.arefs = 0
+        if kind & K_CONT:
+            v: Any = Continuation.__new__(Continuation)
+            self.built.append(v)
+            p = up.unpack()
+            if p.__class__ is not TVector:
+                raise corrupt("deserialize: malformed continuation")
+            self.continuation(v, p.items)
+        else:
+            v = up.unpack()
         if up.read_bytes(1):
             raise corrupt("deserialize: extra bytes after the value")
         if self.checks:
@@ -366,6 +357,9 @@ class _Reader:
                     raise corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
             self.checks.clear()
         self.built.clear()
+        if self.arefs:
+            self.arrays.clear()
+            self.arefs = 0
         return v
 
 
