@@ -8,6 +8,7 @@ extension is one of ours or corrupt data. Also `layout`, what `tmweb inspect` sh
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgpack
@@ -47,10 +48,23 @@ from .serial_tree import (
 )
 from .values import Box, Keyword, Ref, Struct, TMap, TVector, mkey, tlist
 
+try:  # the C decoder (_decode.c), built by `pip install` where a C compiler is found
+    from . import _decode
+except ImportError:  # pragma: no cover - tested by TMWEB_PURE_PYTHON=1 instead
+    _decode = None  # type: ignore[assignment]
+else:
+    _decode.set_vector_type(TVector)
+
+#: The C decoder's `decode`, or None: read with msgpack's Unpacker (the same values, about
+#: twice as slow for a small continuation). TMWEB_PURE_PYTHON=1 turns it off.
+DECODE: Any = None if _decode is None or os.environ.get("TMWEB_PURE_PYTHON") else _decode.decode
+_fill: Any = _decode.fill if _decode is not None else None
+
 #: What the reader needs of one code-table entry to rebuild a frame, as a tuple:
 #: (fn, closure for frames without captures, frame size, blocks, kind, code).
 Info = tuple[Any, Closure, int, int, int, Code]
 PLAIN, PROMPT_FRAME, HANDLER_FRAME = 0, 1, 2  # kinds of frame
+_new = object.__new__
 
 
 def _info(code: Code, special: Closure | None) -> Info:
@@ -88,6 +102,10 @@ def _resolve(rt: Any, head: bytes) -> tuple[str, list[Info], list[tuple[str, Cod
         if special is None:
             plain.append((sym, code))
     return prog, infos, plain
+
+
+def _no_map(pairs: Any) -> Any:
+    raise corrupt("deserialize: a msgpack map (format 2 writes none)")
 
 
 _KW_BY_BYTES: dict[bytes, Keyword] = {}
@@ -141,7 +159,8 @@ class _Reader:
                 list_hook=self.numbered if self.arefs else TVector,  # every array is a vector
                 raw=False,
                 use_list=True,
-                max_map_len=0,  # format 2 writes no msgpack maps
+                max_map_len=0,  # format 2 writes no msgpack maps...
+                object_pairs_hook=_no_map,  # ...not even an empty one
                 max_array_len=1 << k,
                 max_buffer_size=2**31 - 1,
                 read_size=4096,
@@ -183,11 +202,14 @@ class _Reader:
         if d > MAX_NEST:
             raise corrupt("deserialize: data nested too deeply")
         self.depth = d
-        up = self.unpacker(len(data), d)
-        up.feed(data)
-        p = up.unpack()
-        if up.read_bytes(1):
-            raise corrupt("deserialize: extra bytes in a value")
+        if DECODE is not None:
+            p = DECODE(data, 0, self.hook, self.numbered if self.arefs else TVector, False)
+        else:
+            up = self.unpacker(len(data), d)
+            up.feed(data)
+            p = up.unpack()
+            if up.read_bytes(1):
+                raise corrupt("deserialize: extra bytes in a value")
         self.depth = d - 1
         if code == X_CELL or code == X_BOX:
             shell.value = p
@@ -323,7 +345,58 @@ class _Reader:
         self.prog, self.infos = hit[0], hit[1]
 
     def read(self, data: bytes) -> Any:
+        """The value of `data`; with the C decoder, the body is one call, which runs `hook`
+        for each extension value."""
         kind = data[4]  # IndexError when too short: corrupt
+        decode = DECODE
+        if decode is None:
+            return self.finish(self.read_py(data, kind))
+        hit = self.hit  # the last read's code table: the next one is usually the same
+        if hit is None or hit[4] != self.rt.code_generation or not data.startswith(hit[3]):
+            if kind > 3:
+                raise corrupt(f"deserialize: unknown kind {kind}")
+            self.code_table(data[: 9 + _U32.unpack_from(data, 5)[0]])
+            hit = self.hit
+        if kind == K_CONT:  # the usual: a continuation, no AREF, so its payload stays a list
+            v: Any = _new(Continuation)
+            self.built.append(v)
+            p = decode(data, len(hit[3]), self.hook, TVector, True)
+            if p.__class__ is not list:
+                raise corrupt("deserialize: malformed continuation")
+            if not _fill(v, p, self.infos):  # not only plain frames: Python reads them
+                self.continuation(v, p)
+        else:
+            self.arefs = kind >> 1
+            lh = self.numbered if self.arefs else TVector
+            if kind & K_CONT:
+                v = _new(Continuation)
+                self.built.append(v)
+                p = decode(data, len(hit[3]), self.hook, lh, False)
+                if p.__class__ is not TVector:
+                    raise corrupt("deserialize: malformed continuation")
+                self.continuation(v, p.items)
+            else:
+                v = decode(data, len(hit[3]), self.hook, lh, False)
+        if self.checks or self.arefs:
+            return self.finish(v)
+        self.built.clear()
+        return v
+
+    def finish(self, v: Any) -> Any:
+        """`v`, once the closures of frames are known right; the reader made ready again."""
+        if self.checks:
+            for clo, code in self.checks:
+                if getattr(clo, "code", None) is not code:
+                    raise corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
+            self.checks.clear()
+        self.built.clear()
+        if self.arefs:
+            self.arrays.clear()
+            self.arefs = 0
+        return v
+
+    def read_py(self, data: bytes, kind: int) -> Any:
+        """The body, with msgpack's Unpacker."""
         if kind == K_CONT and len(data) <= 4096:  # the usual: a small continuation
             up = self.top
             up.feed(data)
@@ -351,15 +424,6 @@ class _Reader:
             v = up.unpack()
         if up.read_bytes(1):
             raise corrupt("deserialize: extra bytes after the value")
-        if self.checks:
-            for clo, code in self.checks:
-                if getattr(clo, "code", None) is not code:
-                    raise corrupt(f"deserialize: frame of {code.symbol} has a closure of other code")
-            self.checks.clear()
-        self.built.clear()
-        if self.arefs:
-            self.arrays.clear()
-            self.arefs = 0
         return v
 
 
