@@ -76,3 +76,13 @@ def check(rt: Runtime, src: str, expected: str | Err) -> None:
 @pytest.fixture(scope="module")
 def rt() -> Runtime:
     return Runtime()
+
+
+def decoders() -> list[tuple[str, Any]]:
+    """The format-2 decoders to run tests under, as (id, value for serial_tree_read.DECODE):
+    the C decoder where it was built (test_decode.py fails in CI when it was not), and
+    msgpack's Unpacker (DECODE = None), what a machine without a C compiler uses."""
+    from tmweb.lang import serial_tree_read as TR
+
+    built = [("c", TR._decode.decode)] if TR._decode is not None else []
+    return [*built, ("py", None)]

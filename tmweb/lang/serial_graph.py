@@ -422,6 +422,8 @@ class Reader:
             v = self.built[i]
             if v is _UNBUILT or (i >= limit and self.records[i][0] not in _SHELLS):
                 raise corrupt(f"deserialize: reference {i} points forward")
+            if v.__class__ is list:  # only a continuation may hold a frame (`frame_at`)
+                raise corrupt(f"deserialize: reference {i} to a frame outside a continuation")
             return v
         if c is Keyword:
             return x
@@ -432,6 +434,12 @@ class Reader:
         if x is None or c is bool or c is int or c is float or c is str or c is bytes:
             return x
         raise corrupt(f"deserialize: unexpected {type(x).__name__} in the data")
+
+    def frame_at(self, x: Any) -> list[Any]:
+        """The frame a continuation's record refers to."""
+        if x.__class__ is not tuple or x[0] >= len(self.records) or self.records[x[0]][0] != R_FRAME:
+            raise corrupt("deserialize: continuation holds something that is not a frame")
+        return self.built[x[0]]  # type: ignore[no-any-return]
 
     def struct_type(self, qualified: str) -> StructType:
         return struct_type(self.rt, qualified)
@@ -512,12 +520,7 @@ class Reader:
             else:
                 if len(r) < 2 or r[1].__class__ is not bool:
                     raise corrupt("deserialize: malformed continuation")
-                frames = tuple(self.val(x, n) for x in r[2:])
-                if not all(f.__class__ is list and r[2 + j].__class__ is tuple
-                           and recs[r[2 + j][0]][0] == R_FRAME
-                           for j, f in enumerate(frames)):
-                    raise corrupt("deserialize: continuation holds something that is not a frame")
-                o.frames = frames
+                o.frames = tuple(self.frame_at(x) for x in r[2:])
                 o.resumable = r[1]
         for clo, code in self.frame_checks:
             if getattr(clo, "code", None) is not code:

@@ -128,8 +128,10 @@ class _Reader:
             return v
 
         self.numbered = numbered
+        self.hook = self.ext_value  # bound once: msgpack's and the C decoder's `ext_hook`
         self.infos: list[Info] = []
         self.checks: list[tuple[Closure, Code]] = []
+        self.busy = False  # reading: a nested read needs another reader
         self.depth = 0
         self.prog = ""
         self.hit: Any = None  # the code table of the last read
@@ -138,6 +140,11 @@ class _Reader:
         #: bytes, the runtime's code generation when they were last found current]
         self.heads: dict[bytes, list[Any]] = {}
         self.top = self.unpacker(4096, 0)  # the usual one: small, no AREFs
+
+    def drop(self) -> None:
+        """Forget this reader (its state is not known good, or its buffers are big)."""
+        if self.rt.__dict__.get("_tree_reader") is self:
+            del self.rt._tree_reader
 
     def unpacker(self, size: int, d: int) -> msgpack.Unpacker:
         """The unpacker for data of `size` bytes at nesting level `d`.
@@ -168,7 +175,7 @@ class _Reader:
             )
         return up
 
-    def hook(self, code: int, data: bytes) -> Any:
+    def ext_value(self, code: int, data: bytes) -> Any:
         """msgpack's `ext_hook`: build the object now (its children are built already)."""
         if code == X_REF:
             try:
@@ -429,17 +436,23 @@ class _Reader:
 
 def read(rt: Any, data: bytes) -> Any:
     """Rebuild a value from format-2 bytes (`data` starts with MAGIC)."""
-    r: _Reader | None = rt.__dict__.pop("_tree_reader", None)  # one user at a time
+    r: _Reader | None = rt.__dict__.get("_tree_reader")
     if r is None:
+        r = rt._tree_reader = _Reader(rt)
+    elif r.busy:  # a load hook deserializes during this read: it gets a reader of its own
         r = _Reader(rt)
+    r.busy = True
     try:
         v = r.read(data)
     except TurmericError:
+        r.drop()
         raise
     except Exception as e:  # msgpack's own errors, a bad index, a wrong type...
+        r.drop()
         raise corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
-    if len(data) < 1 << 20:  # keep only readers whose buffers are small
-        rt._tree_reader = r
+    r.busy = False
+    if len(data) >= 1 << 20:  # keep only readers whose buffers are small
+        r.drop()
     return v
 
 
