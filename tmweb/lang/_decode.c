@@ -134,8 +134,12 @@ decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!PyBytes_Check(data))
         return PyErr_Format(PyExc_TypeError, "decode() needs bytes");
     Py_ssize_t start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
+    if (start == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return NULL;
+        PyErr_Clear();
+        start = -1; /* out of range below */
+    }
     int root_list = PyObject_IsTrue(args[4]);
     if (root_list < 0)
         return NULL;
@@ -255,6 +259,10 @@ decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 fail("an array longer than its data");
                 goto error;
             }
+            if (top == MAX_LEVELS) { /* msgpack counts every array, empty ones too */
+                fail("arrays nested too deeply");
+                goto error;
+            }
             PyObject *list = PyList_New(count);
             if (list == NULL)
                 goto error;
@@ -268,11 +276,6 @@ decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                         goto error;
                     }
                     memcpy(stack, inline_stack, sizeof inline_stack);
-                }
-                if (top == MAX_LEVELS) {
-                    Py_DECREF(list);
-                    fail("arrays nested too deeply");
-                    goto error;
                 }
                 stack[top].list = list;
                 stack[top].n = count;
@@ -370,8 +373,8 @@ fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_FALSE;
         if (!index_of(PyTuple_GET_ITEM(info, 3), PY_SSIZE_T_MAX, &nblocks))
             Py_RETURN_FALSE;
-        PyObject *kind = PyTuple_GET_ITEM(info, 4); /* only PLAIN frames, kind 0 */
-        if (!PyLong_CheckExact(kind) || PyLong_AsLong(kind) != 0)
+        Py_ssize_t kind; /* only PLAIN frames, kind 0 */
+        if (!index_of(PyTuple_GET_ITEM(info, 4), PY_SSIZE_T_MAX, &kind) || kind != 0)
             Py_RETURN_FALSE;
         if (!index_of(PyList_GET_ITEM(p, j + 1), nblocks, &pc) || pc < 0)
             Py_RETURN_FALSE;

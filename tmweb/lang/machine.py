@@ -235,7 +235,11 @@ class Machine:
                 self.count(taken + i + 1)
                 return (0, M.v, None)
             except _Pause as p:
-                self.count(taken + i + 1)
+                try:
+                    self.count(taken + i + 1)
+                except StepLimitExceeded:  # the call will never be awaited: close it
+                    getattr(p.awaitable, "close", lambda: None)()
+                    raise
                 return (2, p.frame, p.awaitable)
             except (ExitRequest, StepLimitExceeded, HostError):
                 raise
