@@ -687,3 +687,25 @@ def test_closure_frames_keep_their_closure(rt: Runtime) -> None:
     back = S.deserialize(rt, S.serialize(rt, kk))
     assert isinstance(back.frames[0][3], Closure) and back.frames[0][3].env
     assert call(rt, back, 10) == call(rt, kk, 10) == 13
+
+
+@pytest.mark.parametrize("value", ["1", "0", ""])
+def test_tmweb_pure_python_chooses_the_decoder(value: str) -> None:
+    """TMWEB_PURE_PYTHON=1 reads with msgpack's Unpacker; 0 or empty keeps the C decoder
+    where it was built. Either way a value round-trips."""
+    import os
+
+    from tmweb.lang import serial_tree_read as TR
+
+    prog = (
+        "from tmweb.lang import Runtime, serial_tree_read as TR, serialize as S, pr_str\n"
+        "rt = Runtime()\n"
+        "v = rt.eval_text('[1 [2 \"x\"]]', rt.module('m'))\n"
+        "print(TR.DECODE is None, pr_str(S.deserialize(rt, S.serialize(rt, v))))\n"
+    )
+    env = {**os.environ, "TMWEB_PURE_PYTHON": value}
+    out = subprocess.run(
+        [sys.executable, "-c", prog], env=env, capture_output=True, text=True, check=True
+    ).stdout.split(maxsplit=1)
+    pure = value == "1" or TR._decode is None
+    assert out == [str(pure), '[1 [2 "x"]]\n']

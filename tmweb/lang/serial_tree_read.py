@@ -1,5 +1,6 @@
-"""Reading format 2 (serial_tree.py describes the format): msgpack's unpackers decode
-the bytes, and their hooks build each Turmeric value as soon as its items are decoded.
+"""Reading format 2 (serial_tree.py describes the format): the C decoder (_decode.c) or,
+where it was not built, msgpack's unpackers decode the bytes, and their hooks build each
+Turmeric value as soon as its items are decoded. Both paths accept and refuse the same bytes.
 
 Every value the reader can produce is a Turmeric value: arrays become vectors, msgpack
 maps are refused, msgpack's timestamp extension becomes a float, and every other
@@ -57,7 +58,10 @@ else:
 
 #: The C decoder's `decode`, or None: read with msgpack's Unpacker (the same values, about
 #: twice as slow for a small continuation). TMWEB_PURE_PYTHON=1 turns it off.
-DECODE: Any = None if _decode is None or os.environ.get("TMWEB_PURE_PYTHON") else _decode.decode
+DECODE: Any = (
+    None if _decode is None or os.environ.get("TMWEB_PURE_PYTHON", "0") not in ("", "0")
+    else _decode.decode
+)  # fmt: skip
 _fill: Any = _decode.fill if _decode is not None else None
 
 #: What the reader needs of one code-table entry to rebuild a frame, as a tuple:
