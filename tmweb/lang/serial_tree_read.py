@@ -143,7 +143,7 @@ class _Reader:
         #: head bytes -> [program version, code infos, (symbol, code) pairs to check, head
         #: bytes, the runtime's code generation when they were last found current]
         self.heads: dict[bytes, list[Any]] = {}
-        self.top = self.unpacker(4096, 0)  # the usual one: small, no AREFs
+        self.top = self.unpacker(4096, 0)  # for the usual: a small body, no AREFs
 
     def drop(self) -> None:
         """Forget this reader (its state is not known good, or its buffers are big)."""
@@ -167,7 +167,7 @@ class _Reader:
                 self.ups.clear()
             up = self.ups[key] = msgpack.Unpacker(
                 ext_hook=self.hook,
-                list_hook=self.numbered if self.arefs else TVector,  # every array is a vector
+                list_hook=self.list_hook(),  # every array is a vector
                 raw=False,
                 use_list=True,
                 max_map_len=0,  # format 2 writes no msgpack maps...
@@ -213,14 +213,7 @@ class _Reader:
         if d > MAX_NEST:
             raise corrupt("deserialize: data nested too deeply")
         self.depth = d
-        if DECODE is not None:
-            p = DECODE(data, 0, self.hook, self.numbered if self.arefs else TVector, False)
-        else:
-            up = self.unpacker(len(data), d)
-            up.feed(data)
-            p = up.unpack()
-            if up.read_bytes(1):
-                raise corrupt("deserialize: extra bytes in a value")
+        p = (DECODE or self.decode_py)(data, 0, self.hook, self.list_hook(), False)
         self.depth = d - 1
         if code == X_CELL or code == X_BOX:
             shell.value = p
@@ -355,40 +348,61 @@ class _Reader:
         self.hit = hit
         self.prog, self.infos = hit[0], hit[1]
 
+    def list_hook(self) -> Any:
+        """What each array becomes: a vector, numbered when the body has AREFs."""
+        return self.numbered if self.arefs else TVector
+
+    def decode_py(self, data: bytes, pos: int, hook: Any, list_hook: Any, root_list: bool) -> Any:
+        """`DECODE` done by msgpack's Unpacker, for where the C decoder was not built. (The
+        unpacker for this size and level already has the reader's hooks.)"""
+        if len(data) <= 4096 and not self.depth and not self.arefs:
+            up = self.top  # the usual: a small body
+        else:
+            up = self.unpacker(len(data) - pos, self.depth)
+        up.feed(data)
+        if pos:
+            up.read_bytes(pos)
+        v = up.unpack()
+        if up.read_bytes(1):
+            raise corrupt("deserialize: extra bytes after the value")
+        return v.items if root_list and v.__class__ is TVector else v
+
+    def body_start(self, data: bytes, kind: int) -> int:
+        """Where the body of `data` starts, once its code table is the current one (when
+        the last read's table is not)."""
+        if kind > 3:
+            raise corrupt(f"deserialize: unknown kind {kind}")
+        self.code_table(data[: 9 + _U32.unpack_from(data, 5)[0]])
+        return len(self.hit[3])
+
     def read(self, data: bytes) -> Any:
-        """The value of `data`; with the C decoder, the body is one call, which runs `hook`
-        for each extension value."""
+        """The value of `data`: the body is one decode call, which runs `hook` for each
+        extension value."""
         kind = data[4]  # IndexError when too short: corrupt
-        decode = DECODE
-        if decode is None:
-            return self.finish(self.read_py(data, kind))
         hit = self.hit  # the last read's code table: the next one is usually the same
-        if hit is None or hit[4] != self.rt.code_generation or not data.startswith(hit[3]):
-            if kind > 3:
-                raise corrupt(f"deserialize: unknown kind {kind}")
-            self.code_table(data[: 9 + _U32.unpack_from(data, 5)[0]])
-            hit = self.hit
-        if kind == K_CONT:  # the usual: a continuation, no AREF, so its payload stays a list
+        if hit is not None and hit[4] == self.rt.code_generation and data.startswith(hit[3]):
+            pos = len(hit[3])
+        else:
+            pos = self.body_start(data, kind)
+        decode = DECODE or self.decode_py
+        arefs = kind >> 1
+        if arefs:
+            self.arefs = arefs  # back to 0 in `finish`
+        if kind & K_CONT:
             v: Any = _new(Continuation)
             self.built.append(v)
-            p = decode(data, len(hit[3]), self.hook, TVector, True)
+            if arefs:  # the payload array is numbered too: it stays a vector
+                p = decode(data, pos, self.hook, self.numbered, False)
+                p = p.items if p.__class__ is TVector else None
+            else:
+                p = decode(data, pos, self.hook, TVector, True)
             if p.__class__ is not list:
                 raise corrupt("deserialize: malformed continuation")
-            if not _fill(v, p, self.infos):  # not only plain frames: Python reads them
-                self.continuation(v, p)
+            if arefs or DECODE is None or not _fill(v, p, self.infos):
+                self.continuation(v, p)  # not only plain frames (or no C): Python reads them
         else:
-            self.arefs = kind >> 1
-            lh = self.numbered if self.arefs else TVector
-            if kind & K_CONT:
-                v = _new(Continuation)
-                self.built.append(v)
-                p = decode(data, len(hit[3]), self.hook, lh, False)
-                if p.__class__ is not TVector:
-                    raise corrupt("deserialize: malformed continuation")
-                self.continuation(v, p.items)
-            else:
-                v = decode(data, len(hit[3]), self.hook, lh, False)
-        if self.checks or self.arefs:
+            v = decode(data, pos, self.hook, self.list_hook(), False)
+        if self.checks or arefs:
             return self.finish(v)
         self.built.clear()
         return v
@@ -404,37 +418,6 @@ class _Reader:
         if self.arefs:
             self.arrays.clear()
             self.arefs = 0
-        return v
-
-    def read_py(self, data: bytes, kind: int) -> Any:
-        """The body, with msgpack's Unpacker."""
-        if kind == K_CONT and len(data) <= 4096:  # the usual: a small continuation
-            up = self.top
-            up.feed(data)
-            hit = self.hit  # the last read's code table: the next one is usually the same
-            if hit is not None and hit[4] == self.rt.code_generation and data.startswith(hit[3]):
-                up.read_bytes(len(hit[3]))
-            else:
-                self.code_table(up.read_bytes(9 + _U32.unpack_from(data, 5)[0]))
-        else:
-            if kind > 3:
-                raise corrupt(f"deserialize: unknown kind {kind}")
-            end = 9 + _U32.unpack_from(data, 5)[0]
-            self.arefs = kind >> 1
-            up = self.unpacker(len(data) - end, 0)
-            up.feed(data)
-            self.code_table(up.read_bytes(end))
-        if kind & K_CONT:
-            v: Any = Continuation.__new__(Continuation)
-            self.built.append(v)
-            p = up.unpack()
-            if p.__class__ is not TVector:
-                raise corrupt("deserialize: malformed continuation")
-            self.continuation(v, p.items)
-        else:
-            v = up.unpack()
-        if up.read_bytes(1):
-            raise corrupt("deserialize: extra bytes after the value")
         return v
 
 
