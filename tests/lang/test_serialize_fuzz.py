@@ -158,9 +158,11 @@ def guarded(
     monkeypatch.setattr(subprocess, "Popen", spy("Popen", subprocess.Popen))
     monkeypatch.setattr(rt.machine, "run", spy("Machine.run", rt.machine.run))
 
+    monkeypatch.setattr(TR, "DECODE", TR.DECODE)  # `outcome` switches it; put back after
+
     def outcome(data: bytes, decode: Any) -> tuple[str | None, bytes]:
         """(error kind, b"") or ("value", the value in format 1: its structure and sharing)."""
-        monkeypatch.setattr(TR, "DECODE", decode)
+        TR.DECODE = decode
         w.active = True
         try:
             v = S.deserialize(rt, data)

@@ -391,29 +391,19 @@ fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (frames == NULL)
         return NULL;
     Py_INCREF(resumable);
-    if (count == 1) {
-        if (PyList_SetSlice(p, n, n + 1, NULL) < 0)
-            goto error;
-        Py_INCREF(p);
-        PyTuple_SET_ITEM(frames, 0, p);
-    } else {
-        for (Py_ssize_t f = 0, at = 0; f < count; f++) {
-            Py_ssize_t ci;
-            index_of(PyList_GET_ITEM(p, at), ninfos, &ci);
-            PyObject *info = PyList_GET_ITEM(infos, ci < 0 ? ci + ninfos : ci);
-            Py_ssize_t size = PyLong_AsSsize_t(PyTuple_GET_ITEM(info, 2));
-            PyObject *rec = PyList_GetSlice(p, at, at + size);
-            if (rec == NULL)
-                goto error;
-            PyTuple_SET_ITEM(frames, f, rec);
-            at += size;
-        }
-    }
-    for (Py_ssize_t f = 0; f < count; f++) { /* [fn, pc, parent, closure, slots...] */
-        PyObject *rec = PyTuple_GET_ITEM(frames, f);
+    if (count == 1 && PyList_SetSlice(p, n, n + 1, NULL) < 0) /* p itself becomes the frame */
+        goto error;
+    for (Py_ssize_t f = 0, at = 0; f < count; f++) {
         Py_ssize_t ci;
-        index_of(PyList_GET_ITEM(rec, 0), ninfos, &ci);
+        index_of(PyList_GET_ITEM(p, at), ninfos, &ci);
         PyObject *info = PyList_GET_ITEM(infos, ci < 0 ? ci + ninfos : ci);
+        Py_ssize_t size = PyLong_AsSsize_t(PyTuple_GET_ITEM(info, 2));
+        PyObject *rec = count == 1 ? Py_NewRef(p) : PyList_GetSlice(p, at, at + size);
+        if (rec == NULL)
+            goto error;
+        PyTuple_SET_ITEM(frames, f, rec);
+        at += size;
+        /* [code-index, pc, slot-count, nil, slots...] -> [fn, pc, parent, closure, slots...] */
         PyObject *old0 = PyList_GET_ITEM(rec, 0), *old2 = PyList_GET_ITEM(rec, 2);
         PyList_SET_ITEM(rec, 0, Py_NewRef(PyTuple_GET_ITEM(info, 0)));
         PyList_SET_ITEM(rec, 2, Py_NewRef(Py_None));
