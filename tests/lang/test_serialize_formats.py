@@ -10,6 +10,7 @@ stack, and `layout` (what `tmweb inspect` prints).
 from __future__ import annotations
 
 import itertools
+import os
 import struct
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from tmweb.lang import Runtime, TurmericError, pr_str, register_python
 from tmweb.lang import serial_common as C
 from tmweb.lang import serial_graph as G
 from tmweb.lang import serial_tree as T
+from tmweb.lang import serial_tree_read as TR
 from tmweb.lang import serialize as S
 from tmweb.lang.code import Closure, Continuation
 from tmweb.lang.values import TVector
@@ -693,10 +695,6 @@ def test_closure_frames_keep_their_closure(rt: Runtime) -> None:
 def test_tmweb_pure_python_chooses_the_decoder(value: str) -> None:
     """TMWEB_PURE_PYTHON=1 reads with msgpack's Unpacker; 0 or empty keeps the C decoder
     where it was built. Either way a value round-trips."""
-    import os
-
-    from tmweb.lang import serial_tree_read as TR
-
     prog = (
         "from tmweb.lang import Runtime, serial_tree_read as TR, serialize as S, pr_str\n"
         "rt = Runtime()\n"
