@@ -60,12 +60,18 @@ LATER = """\
 """
 
 
-def test_capture_then_resume_in_another_process_prints_43(tmp_path: Path) -> None:
+#: Loading with the C decoder (where it was built) and with msgpack's Unpacker, what a
+#: machine without a C compiler uses.
+DECODERS = pytest.mark.parametrize("pure", ["0", "1"], ids=["c-decoder", "pure-python"])
+
+
+@DECODERS
+def test_capture_then_resume_in_another_process_prints_43(tmp_path: Path, pure: str) -> None:
     write(tmp_path, "capture.tm", CAPTURE)
     write(tmp_path, "later.tm", LATER)
     ok(tm(tmp_path, "capture.tm"))
     assert (tmp_path / "continuation.dat").exists()
-    assert ok(tm(tmp_path, "later.tm")).strip() == "43"
+    assert ok(tm(tmp_path, "later.tm", env={"TMWEB_PURE_PYTHON": pure})).strip() == "43"
 
 
 WORKFLOW_HELPERS = """\
@@ -163,7 +169,8 @@ DATASET = """\
 """
 
 
-def test_long_computation_resumes_from_a_checkpoint_file(tmp_path: Path) -> None:
+@DECODERS
+def test_long_computation_resumes_from_a_checkpoint_file(tmp_path: Path, pure: str) -> None:
     write(tmp_path, "analysis.tm", DATASET)
     assert ok(tm(tmp_path, "analysis.tm", "start")).strip() == "processed 3500"
     for i in (999, 1999, 2999):
@@ -177,7 +184,7 @@ def test_long_computation_resumes_from_a_checkpoint_file(tmp_path: Path) -> None
     )
     # items 2000..3499 are processed again, the later checkpoint is written again, and the
     # rest of the top-level form that started the run (its println) runs too
-    out = ok(tm(tmp_path, "again.tm")).splitlines()
+    out = ok(tm(tmp_path, "again.tm", env={"TMWEB_PURE_PYTHON": pure})).splitlines()
     assert out == ["processed 1500", "processed after resume 1500"]
     assert (tmp_path / "checkpoint-2999.bin").exists()
 
