@@ -440,6 +440,6 @@ def test_inspect_shows_the_envelope_and_frames(tmp_path: Path, script: str) -> N
     )
     assert p.returncode == 0, p.stderr
     assert "program version:" in p.stdout
-    assert "capture/toplevel:result" in p.stdout
+    assert "capture~def:result" in p.stdout
     assert "capture.tm:4:8" in p.stdout  # where the frame waits: (+ 1 _)
     assert "size:" in p.stdout and "code table" in p.stdout

@@ -872,7 +872,7 @@ def load_app(folder: Path, text: str, name: str = "app") -> Runtime:
 def test_version_unchanged_by_comments_and_whitespace(tmp_path: Path) -> None:
     a = load_app(tmp_path / "a", APP)
     b = load_app(tmp_path / "b", APP_REFORMATTED)
-    for sym in ("app.f", "app.helper", "app.unrelated", "app.start", "app.start/fn#1"):
+    for sym in ("app.f", "app.helper", "app.unrelated", "app.start", "app.start~fn#1"):
         assert a.codes[sym].version == b.codes[sym].version, sym
     assert S.program_version(a) == S.program_version(b)
 
@@ -899,8 +899,8 @@ def test_version_of_nested_function(tmp_path: Path) -> None:
     a = load_app(tmp_path / "a", src)
     b = load_app(tmp_path / "b", "(defn outer [x]\n  ; c\n  (fn [y]   (+ x y)))\n")
     c = load_app(tmp_path / "c", "(defn outer [x] (fn [y] (- x y)))\n")
-    assert a.codes["app.outer/fn#1"].version == b.codes["app.outer/fn#1"].version
-    assert a.codes["app.outer/fn#1"].version != c.codes["app.outer/fn#1"].version
+    assert a.codes["app.outer~fn#1"].version == b.codes["app.outer~fn#1"].version
+    assert a.codes["app.outer~fn#1"].version != c.codes["app.outer~fn#1"].version
 
 
 def test_current_version_is_program_version(rt: Runtime) -> None:
@@ -1168,7 +1168,7 @@ def test_closure_code_symbols_appear_once(rt: Runtime) -> None:
     (serialize (mapv mk-sym-once (range 30)))
     """
     data = ev(rt, src)
-    assert data.count(b"mk-sym-once/fn#1") == 1
+    assert data.count(b"mk-sym-once~fn#1") == 1
     assert data.count(b"mk-sym-once") == 1
 
 

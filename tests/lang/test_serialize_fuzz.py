@@ -242,7 +242,7 @@ EXT_NAMES = [
     b"core.error", b"core.Some", b"12345678901234567890", b"-5", b"x", b"no.such", b"", b"fz.",
 ]  # fmt: skip
 SYMBOLS = [
-    "fz.fz-f", "fz.fz-adder/fn#1", "fz.fz-deep", "fz.fz-try/fn#1", "core/%try", "core/%prompt",
+    "fz.fz-f", "fz.fz-adder~fn#1", "fz.fz-deep", "fz.fz-try~fn#1", "core/%try", "core/%prompt",
     "core/%try-with", "core/%halt", "core.map", "core.mapv", "fz.nope", "fz.point", "", "fz",
 ]  # fmt: skip
 

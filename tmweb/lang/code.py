@@ -16,6 +16,11 @@ from typing import Any
 
 from .values import Pos
 
+#: Joins a derived code symbol to its parent (`shop.cart.total~fn#1`). The reader never puts
+#: it in a symbol, so a derived symbol can never equal a top-level `module.NAME`, and the
+#: part after the last one is always the leaf's own name.
+NEST = "~"
+
 
 class Code:
     """A compiled function: stable symbol, version, and the generated Python `fn`."""

@@ -17,7 +17,7 @@ import hashlib
 from typing import Any
 
 from . import special
-from .code import BASE, PURE, Builtin, Closure, Code
+from .code import BASE, NEST, PURE, Builtin, Closure, Code
 from .errors import syntax_error
 from .expander import DERIVED, head_name, strip_types
 from .machine import CODE_FILES
@@ -437,17 +437,19 @@ class FnGen:
             return special.comp_fn(self, value, CV, hint=name)  # type: ignore[return-value]
         return self.comp(value, CV)  # type: ignore[return-value]
 
-    def child_symbol(self, hint: str | None) -> str:
-        base = hint or "fn"
+    def child_symbol(self, name: str | None) -> str:
+        """The symbol of a function nested in this one: `parent~name`, `parent~name#k` for
+        the k-th of that name, `parent~fn#k` for the k-th anonymous one. Only the value of
+        a top-level definition is `module.NAME` (the caller names those)."""
+        base = name or "fn"
         n = self.children.get(base, 0) + 1
         self.children[base] = n
-        if hint is None:
-            leaf = f"fn#{n}"
-        else:
-            leaf = hint if n == 1 else f"{hint}#{n}"
-        if self.mc.is_toplevel(self) and hint is not None:
-            return f"{self.mc.module.name}.{leaf}"
-        return f"{self.symbol}/{leaf}"
+        leaf = f"fn#{n}" if name is None else name if n == 1 else f"{name}#{n}"
+        return f"{self.symbol}{NEST}{leaf}"
+
+    def child(self, symbol: str, name: str, pos: Pos | None) -> FnGen:
+        """The generator of a function nested in this one."""
+        return FnGen(self.mc, self, symbol, name, pos)
 
     # -- assembling ------------------------------------------------------------------
     def finish(self, nparams: int, rest: bool) -> Code:

@@ -8,14 +8,12 @@ the shape it accepts and naming the position when the shape is wrong.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 from .errors import syntax_error
+from .gensyms import next_number
 from .values import EMPTY, Keyword, Pos, Symbol, TList, TMap, TVector, tlist
-
-_gensyms = itertools.count(1)
 
 Expander = Callable[[TList], Any]
 DERIVED: dict[str, Expander] = {}
@@ -39,7 +37,8 @@ def L(pos: Pos | None, *items: Any) -> TList:
 
 
 def gensym(prefix: str = "g") -> Symbol:
-    return Symbol(f"%{prefix}{next(_gensyms)}")
+    """A local name no user symbol can equal (`%` prefix), numbered per compiling module."""
+    return Symbol(f"%{prefix}{next_number()}")
 
 
 def head_name(form: Any) -> str | None:
@@ -455,7 +454,7 @@ def _qq(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> Any:
     if c is Symbol:
         if x.name.endswith("#") and len(x.name) > 1:
             if x.name not in autos:
-                autos[x.name] = Symbol(f"{x.name[:-1]}__{next(_gensyms)}__auto")
+                autos[x.name] = Symbol(f"{x.name[:-1]}__{next_number()}__auto")
             x = autos[x.name]
         return L(p, S("quote", p), x)
     if c is TList:

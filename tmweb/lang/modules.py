@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .code import Closure, Code
+from .gensyms import GensymCounter
 
 
 class Unbound:
@@ -56,8 +57,9 @@ class Module:
     codes: dict[str, Code] = field(default_factory=dict)
     toplevel_names: set[str] = field(default_factory=set)
     unresolved: dict[str, Any] = field(default_factory=dict)  # name -> Pos of first use
-    top_count: int = 0
     defs_only: bool = False
+    #: numbers the fresh names its macros and derived forms make (see gensyms.py)
+    gensyms: GensymCounter = field(default_factory=GensymCounter)
     form_hash: str = ""  # of the module's forms as read (for the program version)
 
     def cell(self, name: str) -> Cell:

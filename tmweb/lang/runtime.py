@@ -12,8 +12,9 @@ import os
 from typing import Any
 
 from . import errors as E
-from .code import Closure, Code
-from .compiler import CE, Ctx, FnGen, T
+from . import gensyms, special
+from .code import NEST, Closure, Code
+from .compiler import CE, CV, Ctx, FnGen, T
 from .errors import TurmericError, syntax_error
 from .expander import DERIVED, head_name
 from .machine import Machine
@@ -40,6 +41,11 @@ class ModuleCompiler:
         self.module = module
         self.top: FnGen | None = None
         self._expanded: dict[int, tuple[Any, Any]] = {}
+        #: every code symbol this compilation unit (one file load, one REPL input) made,
+        #: with its position: two pieces of code with one symbol are refused
+        self.unit_symbols: dict[str, Pos | None] = {}
+        #: how often each top-level name or form was seen in this unit (`#k` suffixes)
+        self._seen: dict[str, int] = {}
 
     # -- names -----------------------------------------------------------------------
     def global_cell(self, name: str) -> Cell | None:
@@ -93,9 +99,28 @@ class ModuleCompiler:
         return g is self.top
 
     def register(self, code: Code) -> None:
-        self.module.codes[code.symbol] = code
-        self.rt.codes[code.symbol] = code
+        """Add `code` to the registry, refusing a symbol that names other code.
+
+        The same symbol from a later unit (a REPL redefinition, a module loaded again)
+        replaces the old code; within one unit, or across modules, it is a clash that would
+        make a stored continuation resume the wrong code, so the program is refused.
+        """
+        symbol = code.symbol
+        if symbol in self.unit_symbols:
+            raise syntax_error(_clash(symbol, self.unit_symbols[symbol]), code.pos)
+        other = self.rt.codes.get(symbol)
+        if other is not None and other.module != code.module:
+            raise syntax_error(_clash(symbol, other.pos), code.pos)
+        self.unit_symbols[symbol] = code.pos
+        self.module.codes[symbol] = code
+        self.rt.codes[symbol] = code
         self.rt.code_generation += 1
+
+    def unit_name(self, name: str) -> str:
+        """`name` the first time this unit uses it, then `name#2`, `name#3`..."""
+        n = self._seen.get(name, 0) + 1
+        self._seen[name] = n
+        return name if n == 1 else f"{name}#{n}"
 
     def make_struct_type(self, name: str, fields: tuple[str, ...]) -> StructType:
         t = StructType(name, fields, self.module.name)
@@ -116,29 +141,40 @@ class ModuleCompiler:
         return out
 
     def _expand_head(self, form: Any) -> Any:
-        while form.__class__ is TList and form.count and form.head.__class__ is Symbol:
-            name = form.head.name
-            if name in SPECIAL_FORMS:
-                return form
-            fn = DERIVED.get(name)
-            if fn is not None:
-                new = fn(form)
-            else:
-                mac = self.module.macros.get(name) or self.rt.core.macros.get(name)
-                if mac is None:
+        with gensyms.compiling(self.module.gensyms):
+            while form.__class__ is TList and form.count and form.head.__class__ is Symbol:
+                name = form.head.name
+                if name in SPECIAL_FORMS:
                     return form
-                try:
-                    new = self.rt.machine.apply(mac, tuple(form)[1:])
-                except TurmericError as e:
-                    if e.pos is None:
-                        e.pos = form.pos
-                    e.trace.append((f"(expanding macro {name})", form.pos))
-                    raise
-                _stamp(new, form.pos)
-            if new.__class__ is TList and new.pos is None:
-                new.pos = form.pos
-            form = new
-        return form
+                fn = DERIVED.get(name)
+                if fn is not None:
+                    new = fn(form)
+                else:
+                    mac = self.macro(name)
+                    if mac is None:
+                        return form
+                    try:
+                        new = self.rt.machine.apply(mac, tuple(form)[1:])
+                    except TurmericError as e:
+                        if e.pos is None:
+                            e.pos = form.pos
+                        e.trace.append((f"(expanding macro {name})", form.pos))
+                        raise
+                    _stamp(new, form.pos)
+                if new.__class__ is TList and new.pos is None:
+                    new.pos = form.pos
+                form = new
+            return form
+
+    def macro(self, name: str) -> Closure | None:
+        """The macro `name` names here: this module's, the core's, or an imported
+        module's by its alias (`u.with-loop` after `(import util :as u)`)."""
+        mac = self.module.macros.get(name) or self.rt.core.macros.get(name)
+        if mac is None and "." in name and self.module.aliases:
+            mod, member = self.module_member(name)
+            if mod is not None:
+                mac = mod.macros.get(member)
+        return mac
 
     def do_import(self, x: TList) -> None:
         xs = list(x)
@@ -155,19 +191,21 @@ class ModuleCompiler:
         self.module.aliases.setdefault(name, mod)
 
     # -- top-level forms -------------------------------------------------------------
-    def compile_toplevel(self, form: Any, symbol: str, hint: str | None = None) -> Code:
+    def compile_toplevel(self, form: Any, symbol: str, fn_symbol: str | None = None) -> Code:
+        """Compile one top-level form as the code `symbol`. With `fn_symbol` the form is a
+        `fn` (a definition's value) and its own code is named `fn_symbol`."""
         import sys
 
-        g = FnGen(self, None, symbol, symbol.rpartition("/")[2], getattr(form, "pos", None))
+        g = FnGen(self, None, symbol, symbol.rpartition(NEST)[2], getattr(form, "pos", None))
         limit = sys.getrecursionlimit()
         # the compiler recurses once per nesting level (Python-to-Python calls only)
         sys.setrecursionlimit(max(limit, COMPILE_DEPTH))
         self.top = g
         try:
             g.set_names = set_targets([form], self.expand_head)
-            if hint is not None:
-                e = g.comp_named(form, hint)
-                g.deliver(e, CT)
+            if fn_symbol is not None:
+                name = fn_symbol.rpartition(".")[2] if NEST not in fn_symbol else None
+                g.deliver(special.comp_fn(g, form, CV, hint=name, symbol=fn_symbol), CT)
             else:
                 g.comp(form, CT)
             code = g.finish(0, False)
@@ -199,21 +237,17 @@ class ModuleCompiler:
             return None
         if h == "def":
             name, value = def_parts(form)
-            n = 1
-            symbol = f"{m.name}/toplevel:{name.name}"
-            while symbol in m.codes and _seen(m, symbol):
-                n += 1
-                symbol = f"{m.name}/toplevel:{name.name}#{n}"
-            _mark_seen(m, symbol)
+            value = self.expand_head(value)
             m.toplevel_names.add(name.name)
-            code = self.compile_toplevel(value, symbol, hint=name.name)
-            if m.defs_only and not _definition_like(self.expand_head(value)):
+            leaf = self.unit_name(name.name)
+            fn_symbol = f"{m.name}.{leaf}" if head_name(value) == "fn" else None
+            code = self.compile_toplevel(value, f"{m.name}{NEST}def:{leaf}", fn_symbol)
+            if m.defs_only and not _definition_like(value):
                 return None
             val = self.rt.run_code(code)
             m.define(name.name, val)
             return Symbol(name.name)
-        m.top_count += 1
-        code = self.compile_toplevel(form, f"{m.name}/toplevel#{m.top_count}")
+        code = self.compile_toplevel(form, f"{m.name}{NEST}{self.unit_name(_form_leaf(form))}")
         if m.defs_only and h not in DEFINITION_HEADS and h not in self.rt.definition_heads:
             return None
         return self.rt.run_code(code)
@@ -227,25 +261,39 @@ class ModuleCompiler:
         if isinstance(body[0], str) and len(body) > 1:
             body = body[1:]
         fn_form = TList(Symbol("fn", form.pos), TList(body[0], _tl(body[1:]), len(body)), len(body) + 1, form.pos)
-        code = self.compile_toplevel(fn_form, f"{self.module.name}/macro:{name}", hint=f"macro:{name}")
+        leaf = self.unit_name(f"macro:{name}")
+        m = self.module.name
+        code = self.compile_toplevel(fn_form, f"{m}{NEST}defmacro:{leaf}", f"{m}{NEST}{leaf}")
         self.module.macros[name] = self.rt.run_code(code)
         return Symbol(name)
+
+
+def _clash(symbol: str, first: Pos | None) -> str:
+    where = f"at {first}" if first is not None else "elsewhere"
+    return (
+        f"two pieces of code would both be named {symbol} (the other one is {where}), so a "
+        "saved continuation could resume the wrong one; rename one of them"
+    )
+
+
+def _form_leaf(form: Any) -> str:
+    """The leaf of a top-level expression's symbol: a hash of the form as read, so adding
+    or removing other forms, comments or blank lines never renames it."""
+    import hashlib
+
+    from .printer import pr_str
+
+    try:
+        text = pr_str(form)
+    except Exception:  # a macro put an unprintable value in the form
+        text = repr(type(form))
+    return "toplevel:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _tl(xs: list[Any]) -> TList:
     from .values import tlist
 
     return tlist(xs)
-
-
-def _seen(m: Module, symbol: str) -> bool:
-    return symbol in getattr(m, "_seen_symbols", set())
-
-
-def _mark_seen(m: Module, symbol: str) -> None:
-    if not hasattr(m, "_seen_symbols"):
-        m._seen_symbols = set()  # type: ignore[attr-defined]
-    m._seen_symbols.add(symbol)  # type: ignore[attr-defined]
 
 
 def _definition_like(value: Any) -> bool:
@@ -400,6 +448,7 @@ class Runtime:
         if m is None:
             m = self.modules[name] = Module(name, path)
         m.defs_only = defs_only
+        m.gensyms = gensyms.GensymCounter()  # a fresh compile numbers its names from 1 again
         self.loading.append(name)
         try:
             self.exec_text(text, m, path)
@@ -413,16 +462,18 @@ class Runtime:
         code = self.codes.get(symbol)
         if code is not None:
             return code
-        modname = symbol.split("/")[0]
-        if "/" not in symbol:
-            modname = symbol.rpartition(".")[0]
-        while modname:
-            if modname not in self.modules and find_module_file(modname, self.roots):
+        # its module is a dotted prefix of the part before any derived leaf: try the longest
+        # one first (`shop.cart~toplevel:...` is module shop.cart, `shop.total` module shop)
+        parts = symbol.split(NEST, 1)[0].split(".")
+        for i in range(len(parts), 0, -1):
+            modname = ".".join(parts[:i])
+            if modname not in self.modules:
+                if not find_module_file(modname, self.roots):
+                    continue
                 self.load_module(modname, defs_only=True)
-                return self.codes.get(symbol)
-            if modname in self.modules:
-                return self.codes.get(symbol)
-            modname = modname.rpartition(".")[0]
+            code = self.codes.get(symbol)
+            if code is not None:
+                return code
         return None
 
 

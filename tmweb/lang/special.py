@@ -255,8 +255,10 @@ def parse_params(params: Any, x: Any) -> tuple[list[str], str | None]:
     return names, rest
 
 
-def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None) -> Any:
-    from .compiler import Ctx, FnGen, Loop, SelfRef, T
+def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None, symbol: str | None = None) -> Any:
+    """A closure over the function `x`; `hint` is the name it is being bound to, `symbol`
+    its code symbol when the caller names it (a top-level definition or an instance)."""
+    from .compiler import Ctx, Loop, SelfRef, T
 
     xs = list(x)
     i = 1
@@ -269,8 +271,9 @@ def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None) -> Any:
     body = xs[i + 1 :]
     if len(body) >= 2 and body[0].__class__ is Symbol and body[0].name == ":":
         body = body[2:]
-    symbol = g.child_symbol(hint or selfname)
-    child = FnGen(g.mc, g, symbol, hint or selfname or "fn", x.pos or g.cur_pos)
+    if symbol is None:
+        symbol = g.child_symbol(hint or selfname)
+    child = g.child(symbol, hint or selfname or "fn", x.pos or g.cur_pos)
     child.set_names = set_targets(body, g.mc.expand_head)
     if selfname:
         child.scopes[0][selfname] = SelfRef(selfname)
@@ -458,7 +461,10 @@ def comp_instance(g: Any, x: TList, ctx: Any) -> Any:
     rest = xs[3:]
     for i in range(0, len(rest), 2):
         m = rest[i].name
-        fe = comp_fn(g, rest[i + 1], CV, hint=f"{cls.name}@{getattr(typ, 'name', typ)}.{m}")
+        leaf = f"{cls.name}@{getattr(typ, 'name', typ)}.{m}"
+        # at the top level a method is named like a definition: `module.Show@point.show`
+        sym = f"{g.mc.module.name}.{leaf}" if g.mc.is_toplevel(g) else None
+        fe = comp_fn(g, rest[i + 1], CV, hint=leaf, symbol=sym)
         impls.append(f"{m!r}: {fe}")
     g.emit(f"_instance({cls_e}, {key_e}, {{{', '.join(impls)}}})")
     return g.deliver("None", ctx)

@@ -7,12 +7,12 @@ Python traceback.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from typing import Any
 
 from .. import errors
+from ..gensyms import next_number
 from ..machine import ExitRequest
 from ..values import FileHandle, Keyword, Symbol, TVector
 from .numbers import MISSING, expected, integer, type_name
@@ -204,14 +204,14 @@ def type_of(v: Any) -> Symbol:
     return Symbol(type_name(v))
 
 
-_gensym_counter = itertools.count(1)
-
-
 @builtin("gensym")
 def gensym(prefix: Any = "G") -> Symbol:
-    """A fresh symbol such as `G__12` or `prefix__13`, for macros that need a local name."""
+    """A fresh symbol such as `G__12` or `prefix__13`, for macros that need a local name.
+
+    Called by a macro while a module compiles, the number comes from that module's counter
+    (so the expansion is the same in every process); at run time, from the process's."""
     if prefix.__class__ is Symbol or prefix.__class__ is Keyword:
         prefix = prefix.name
     elif prefix.__class__ is not str:
         raise expected("gensym", "a string prefix", prefix)
-    return Symbol(f"{prefix}__{next(_gensym_counter)}")
+    return Symbol(f"{prefix}__{next_number()}")
