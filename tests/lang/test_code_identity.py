@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tmweb.lang import Runtime, TurmericError
@@ -139,6 +139,8 @@ toplevel = st.one_of(
 )
 
 
+# each example builds three runtimes (~0.2 s): a quarter of the profile's examples
+@settings(deadline=None, max_examples=max(10, settings().max_examples // 4))
 @given(st.lists(toplevel, min_size=1, max_size=6))
 def test_symbols_are_distinct_and_the_same_in_every_runtime(forms: list[tuple[str, int]]) -> None:
     src = MACROS + "\n".join(s for s, _ in forms) + "\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import errors as E
+from . import errors
 from .code import MACHINE, Builtin, Closure, Continuation
 from .values import FileHandle, Keyword, Ref, Struct, StructType, Symbol, TList, TMap, TVector
 
@@ -69,12 +69,12 @@ def make_method(cls: TypeClass, method: str) -> Builtin:
 
     def dispatch(M: Any, F: Any, args: tuple[Any, ...]) -> Any:
         if not args:
-            return M.throw(F, E.arity_error(method, f"{method}: expected at least 1 argument, got 0").value)
+            return M.throw(F, errors.arity_error(method, f"{method}: expected at least 1 argument, got 0").value)
         impl = table.get(type_key(args[0]))
         if impl is None:
             label = type_label(type_key(args[0]))
             return M.throw(
-                F, E.type_error(f"{method}: no instance of {cls.name} for type {label}").value
+                F, errors.type_error(f"{method}: no instance of {cls.name} for type {label}").value
             )
         return M.call(F, impl, args)
 
@@ -97,14 +97,14 @@ def defclass(module: Any, name: str, methods: tuple[str, ...]) -> Any:
 def add_instance(cls: Any, key: Any, impls: dict[str, Any]) -> None:
     """Register `impls` (method name -> function) for type `key` on `cls`."""
     if cls.__class__ is not TypeClass:
-        raise E.type_error(f"instance: {cls!r} is not a class declared with defclass")
+        raise errors.type_error(f"instance: {cls!r} is not a class declared with defclass")
     if isinstance(key, str) and key not in BUILTIN_TYPES:
-        raise E.type_error(f"instance: unknown type {key}")
+        raise errors.type_error(f"instance: unknown type {key}")
     if not isinstance(key, (str, StructType)):
-        raise E.type_error(f"instance: {key!r} is not a type")
+        raise errors.type_error(f"instance: {key!r} is not a type")
     for m, f in impls.items():
         if m not in cls.impls:
-            raise E.type_error(f"instance {cls.name}: {m} is not a method of {cls.name}")
+            raise errors.type_error(f"instance {cls.name}: {m} is not a method of {cls.name}")
         cls.impls[m][key] = f
 
 

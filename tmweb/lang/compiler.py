@@ -2,13 +2,26 @@
 
 Each Turmeric function becomes one Python function `fn(M, F, v)` whose body is a set of
 numbered blocks. A block runs straight-line Python until it must call a Turmeric function;
-then it records its resume point in the frame (`F[1]`), returns the callee's new frame to the machine,
-and is re-entered at that block with the callee's value in `v`. Locals and pending values
-live in the frame's slots (`L[4]`, `L[5]`... where `L` is the frame), so a frame is plain data: code symbol, resume point,
-slots. Calls to pure built-ins are ordinary inline Python calls.
+then it records its resume point in the frame (`F[1]`), returns the callee's new frame to
+the machine, and is re-entered at that block with the callee's value in `v`. Locals and
+pending values live in the frame's slots, so a frame is plain data: code, resume point,
+parent, closure, slots. Calls to pure built-ins are ordinary inline Python calls.
 
 The generated text (without positions) is hashed into the function's code version, so
 comments, whitespace and edits to other functions never change it.
+
+Names used inside generated code (and only there; this is the one list of them):
+
+| name | is |
+|---|---|
+| `M` | the `Machine` running the code |
+| `F`, `L` | the running frame (a list; `L` is the same list, read as its slots): `F[0]` the code's `fn`, `F[1]` the resume point, `F[2]` the parent frame, `F[3]` the closure, `L[4]`... the local slots (`code.BASE` is the first) |
+| `E` | the closure's captured variables, `F[3].env` (`E[i]`, a `Box` when boxed) |
+| `v` | the value delivered on entry: the callee's result when a block resumes |
+| `pc` | the block to run next, in a function with more than one block |
+| `t1`, `t2`... | temporaries that live within one block |
+| `K0`, `K1`... | constants of the code: literals, cells of globals, built-ins, nested `Code` |
+| `Closure`, `Box`, `TVector`, `TMap`, `EMPTY`, `_gv`, `_field`, `_instance`, `_defclass` | runtime helpers, `special.RUNTIME_GLOBALS` |
 """
 
 from __future__ import annotations
@@ -22,61 +35,10 @@ from .errors import syntax_error
 from .expander import DERIVED, head_name, strip_types
 from .machine import CODE_FILES
 from .modules import Cell
+from .scopes import EFFECT, VALUE, Ctx, Free, Kind, Local
 from .values import EMPTY, Keyword, Pos, Symbol, TList, TMap, TVector
 
 COMPILER_VERSION = "1"
-
-# Contexts: where a compiled expression's value goes.
-V, E, T, J = "V", "E", "T", "J"
-
-
-class Ctx:
-    """Value (return the expression), Effect, Tail (return it), Join (v = ...; jump)."""
-
-    __slots__ = ("kind", "join", "loop")
-
-    def __init__(self, kind: str, join: int = -1, loop: Any = None) -> None:
-        self.kind = kind
-        self.join = join
-        self.loop = loop
-
-
-CV = Ctx(V)
-CE = Ctx(E)
-
-
-class Local:
-    __slots__ = ("slot", "boxed", "name")
-
-    def __init__(self, slot: int, boxed: bool, name: str) -> None:
-        self.slot = slot
-        self.boxed = boxed
-        self.name = name
-
-
-class Free:
-    __slots__ = ("index", "boxed", "name")
-
-    def __init__(self, index: int, boxed: bool, name: str) -> None:
-        self.index = index
-        self.boxed = boxed
-        self.name = name
-
-
-class SelfRef:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-class Loop:
-    __slots__ = ("head", "slots")
-
-    def __init__(self, head: int, slots: list[Local]) -> None:
-        self.head = head
-        self.slots = slots
-
 
 class FnGen:
     """Generates the code of one Turmeric function."""
@@ -188,13 +150,13 @@ class FnGen:
     # -- delivering values -----------------------------------------------------------
     def deliver(self, expr: str, ctx: Ctx) -> str | None:
         k = ctx.kind
-        if k == V:
+        if k is Kind.VALUE:
             return expr
-        if k == E:
+        if k is Kind.EFFECT:
             if "(" in expr or "[" in expr and "=" in expr:
                 self.emit(expr)
             return None
-        if k == T:
+        if k is Kind.TAIL:
             self.emit(f"M.v = {expr}")
             self.emit("return F[2]")
             return None
@@ -265,7 +227,7 @@ class FnGen:
         exprs: list[str] = []
         marks: list[tuple[int, int, int]] = []
         for f in forms:
-            exprs.append(self.comp(f, CV))  # type: ignore[arg-type]
+            exprs.append(self.comp(f, VALUE))  # type: ignore[arg-type]
             marks.append(self.mark())
         end_block = self.cur
         for i in range(len(forms) - 2, -1, -1):
@@ -366,10 +328,10 @@ class FnGen:
         t = self.temp()
         self.emit(f"{t} = {f}")
         f = t
-        parent = "F[2]" if ctx.kind == T else "F"
+        parent = "F[2]" if ctx.kind is Kind.TAIL else "F"
         fast = (f"if {t}.__class__ is Closure and {t}.code.fixed == {len(args)}: "
                 f"{{setpc}}return [{t}.code.fn, 0, {parent}, {t}, {''.join(a + ', ' for a in args)}*{t}.code.pad]")
-        if ctx.kind == T:
+        if ctx.kind is Kind.TAIL:
             # the frame is replaced, but its call site is kept for error messages
             self.ntail += 1
             site = -self.ntail
@@ -378,7 +340,7 @@ class FnGen:
             self.emit(f"F[1] = {site}")
             self.emit(f"return M.tail(F, {f}, {tup})")
             return None
-        if ctx.kind == J:
+        if ctx.kind is Kind.JOIN:
             self.callpos[ctx.join] = pos or self.cur_pos
             self.emit(fast.replace("{setpc}", f"F[1] = {ctx.join}; "))
             self.emit(f"F[1] = {ctx.join}")
@@ -390,7 +352,7 @@ class FnGen:
         self.emit(f"F[1] = {k}")
         self.emit(f"return M.call(F, {f}, {tup})")
         self.start_block(k)
-        if ctx.kind == E:
+        if ctx.kind is Kind.EFFECT:
             return None
         return "v"
 
@@ -401,7 +363,7 @@ class FnGen:
         forms = [self.mc.expand_head(f) for f in forms]
         if not any(head_name(f) == "def" for f in forms):
             for f in forms[:-1]:
-                self.comp(f, CE)
+                self.comp(f, EFFECT)
             return self.comp(forms[-1], ctx)
         self.scopes.append({})
         try:
@@ -423,7 +385,7 @@ class FnGen:
                     if last:
                         return self.deliver("None", ctx)
                 else:
-                    r = self.comp(f, ctx if last else CE)
+                    r = self.comp(f, ctx if last else EFFECT)
                     if last:
                         return r
             return None
@@ -434,8 +396,8 @@ class FnGen:
         """Compile a value that is being given a name (fn values take it as their own)."""
         value = self.mc.expand_head(value)
         if head_name(value) == "fn" and self.lookup_local("fn") is None:
-            return special.comp_fn(self, value, CV, hint=name)  # type: ignore[return-value]
-        return self.comp(value, CV)  # type: ignore[return-value]
+            return special.comp_fn(self, value, VALUE, hint=name)  # type: ignore[return-value]
+        return self.comp(value, VALUE)  # type: ignore[return-value]
 
     def child_symbol(self, name: str | None) -> str:
         """The symbol of a function nested in this one: `parent~name`, `parent~name#k` for
@@ -616,4 +578,4 @@ def _arity_syntax(b: Builtin, n: int, pos: Pos | None) -> Exception:
     return TurmericError(v, pos)
 
 
-__all__ = ["FnGen", "Ctx", "CV", "CE", "V", "E", "T", "J", "strip_types", "syntax_error", "DERIVED"]
+__all__ = ["FnGen", "strip_types", "syntax_error", "DERIVED"]

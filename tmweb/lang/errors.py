@@ -57,13 +57,17 @@ class TurmericError(Exception):
     """A Turmeric value thrown and not (yet) caught.
 
     `pos` is where it was raised, if known; `trace` is a list of (symbol, Pos | None) from
-    the innermost frame outwards, filled in by the machine as it unwinds.
+    the innermost frame outwards, filled in by the machine as it unwinds. `unwound` is set
+    once the machine has unwound it to the bottom of the run that raised it, so that run
+    lets it through; a nested run (`Machine.apply`) clears it, so the calling run goes on
+    unwinding its own frames.
     """
 
     def __init__(self, value: Any, pos: Pos | None = None) -> None:
         self.value = value
         self.pos = pos
         self.trace: list[tuple[str, Pos | None]] = []
+        self.unwound = False
         super().__init__(describe(value))
 
     @property

@@ -28,11 +28,13 @@ def derived(*names: str) -> Callable[[Expander], Expander]:
     return deco
 
 
-def S(name: str, pos: Pos | None = None) -> Symbol:
+def sym(name: str, pos: Pos | None = None) -> Symbol:
+    """The symbol `name` at `pos` (expansions carry the position of the form they replace)."""
     return Symbol(name, pos)
 
 
-def L(pos: Pos | None, *items: Any) -> TList:
+def lst(pos: Pos | None, *items: Any) -> TList:
+    """The list form `(items...)` at `pos`."""
     return tlist(items, pos)
 
 
@@ -97,7 +99,7 @@ def _defn(form: TList) -> Any:
     )
     params = xs[i]
     body = _body_after_params(xs, i + 1)
-    return L(form.pos, S("def", form.pos), name, L(form.pos, S("fn", form.pos), params, *body))
+    return lst(form.pos, sym("def", form.pos), name, lst(form.pos, sym("fn", form.pos), params, *body))
 
 
 @derived("struct")
@@ -114,17 +116,17 @@ def _struct(form: TList) -> Any:
         _need(f.__class__ is Symbol, f"struct {name.name}: field names must be symbols", form)
     p = form.pos
     x = gensym("x")
-    return L(
+    return lst(
         p,
-        S("do", p),
-        L(p, S("def", p), name, L(p, S("%struct-type", p), name, TVector(fields))),
-        L(
+        sym("do", p),
+        lst(p, sym("def", p), name, lst(p, sym("%struct-type", p), name, TVector(fields))),
+        lst(
             p,
-            S("def", p),
-            S(name.name + "?", p),
-            L(p, S("fn", p), TVector([x]), L(p, S("%struct-of?", p), x, name)),
+            sym("def", p),
+            sym(name.name + "?", p),
+            lst(p, sym("fn", p), TVector([x]), lst(p, sym("%struct-of?", p), x, name)),
         ),
-        L(p, S("quote", p), name),
+        lst(p, sym("quote", p), name),
     )
 
 
@@ -137,7 +139,7 @@ def _defclass(form: TList) -> Any:
     for s in sigs:
         _need(s.count and s.head.__class__ is Symbol, "defclass: each method is (name [params])", s)
         methods.append(s.head)
-    return L(form.pos, S("%defclass", form.pos), xs[1], TVector(methods))
+    return lst(form.pos, sym("%defclass", form.pos), xs[1], TVector(methods))
 
 
 @derived("instance")
@@ -163,10 +165,10 @@ def _instance(form: TList) -> Any:
         mx = items(m)
         _need(mx[1].__class__ is TVector, f"instance: method {mx[0].name} needs a parameter vector", m)
         impls.append(mx[0])
-        impls.append(L(m.pos, S("fn", m.pos), mx[1], *_body_after_params(mx, 2)))
+        impls.append(lst(m.pos, sym("fn", m.pos), mx[1], *_body_after_params(mx, 2)))
     if not impls:  # only `...`: a declaration of an instance the runtime provides
         return None
-    return L(form.pos, S("%instance", form.pos), cls, typ, *impls)
+    return lst(form.pos, sym("%instance", form.pos), cls, typ, *impls)
 
 
 # --------------------------------------------------------------------------- control
@@ -176,21 +178,21 @@ def _instance(form: TList) -> Any:
 def _when(form: TList) -> Any:
     xs = items(form)
     _need(len(xs) >= 2, "(when test body...) expected", form)
-    return L(form.pos, S("if", form.pos), xs[1], L(form.pos, S("do", form.pos), *xs[2:]), None)
+    return lst(form.pos, sym("if", form.pos), xs[1], lst(form.pos, sym("do", form.pos), *xs[2:]), None)
 
 
 @derived("unless", "when-not")
 def _unless(form: TList) -> Any:
     xs = items(form)
     _need(len(xs) >= 2, f"({xs[0]} test body...) expected", form)
-    return L(form.pos, S("if", form.pos), xs[1], None, L(form.pos, S("do", form.pos), *xs[2:]))
+    return lst(form.pos, sym("if", form.pos), xs[1], None, lst(form.pos, sym("do", form.pos), *xs[2:]))
 
 
 @derived("if-not")
 def _if_not(form: TList) -> Any:
     xs = items(form)
     _need(3 <= len(xs) <= 4, "(if-not test then else?) expected", form)
-    return L(form.pos, S("if", form.pos), xs[1], xs[3] if len(xs) == 4 else None, xs[2])
+    return lst(form.pos, sym("if", form.pos), xs[1], xs[3] if len(xs) == 4 else None, xs[2])
 
 
 @derived("cond")
@@ -202,7 +204,7 @@ def _cond(form: TList) -> Any:
         if test.__class__ is Keyword or (test.__class__ is Symbol and test.name == "else"):
             out = expr
         else:
-            out = L(getattr(test, "pos", form.pos) or form.pos, S("if", form.pos), test, expr, out)
+            out = lst(getattr(test, "pos", form.pos) or form.pos, sym("if", form.pos), test, expr, out)
     return out
 
 
@@ -215,7 +217,7 @@ def _and(form: TList) -> Any:
         return xs[0]
     t = gensym("and")
     p = form.pos
-    return L(p, S("let", p), TVector([t, xs[0]]), L(p, S("if", p), t, L(p, S("and", p), *xs[1:]), t))
+    return lst(p, sym("let", p), TVector([t, xs[0]]), lst(p, sym("if", p), t, lst(p, sym("and", p), *xs[1:]), t))
 
 
 @derived("or")
@@ -227,7 +229,7 @@ def _or(form: TList) -> Any:
         return xs[0]
     t = gensym("or")
     p = form.pos
-    return L(p, S("let", p), TVector([t, xs[0]]), L(p, S("if", p), t, t, L(p, S("or", p), *xs[1:])))
+    return lst(p, sym("let", p), TVector([t, xs[0]]), lst(p, sym("if", p), t, t, lst(p, sym("or", p), *xs[1:])))
 
 
 @derived("if-let", "when-let")
@@ -237,10 +239,10 @@ def _if_let(form: TList) -> Any:
     name, expr = list(xs[1])
     p = form.pos
     if xs[0].name == "when-let":
-        then, other = L(p, S("do", p), *xs[2:]), None
+        then, other = lst(p, sym("do", p), *xs[2:]), None
     else:
         then, other = xs[2], (xs[3] if len(xs) > 3 else None)
-    return L(p, S("let", p), TVector([name, expr]), L(p, S("if", p), name, then, other))
+    return lst(p, sym("let", p), TVector([name, expr]), lst(p, sym("if", p), name, then, other))
 
 
 @derived("case")
@@ -250,16 +252,16 @@ def _case(form: TList) -> Any:
     p = form.pos
     t = gensym("case")
     pairs = xs[2:]
-    default: Any = L(p, S("throw", p), L(p, S("match-error", p), t))
+    default: Any = lst(p, sym("throw", p), lst(p, sym("match-error", p), t))
     if len(pairs) % 2:
         default = pairs[-1]
         pairs = pairs[:-1]
     out = default
     for val, res in reversed(list(zip(pairs[::2], pairs[1::2]))):
         vals = list(val) if val.__class__ is TList else [val]
-        tests = [L(p, S("=", p), t, L(p, S("quote", p), v)) for v in vals]
-        out = L(p, S("if", p), L(p, S("or", p), *tests), res, out)
-    return L(p, S("let", p), TVector([t, xs[1]]), out)
+        tests = [lst(p, sym("=", p), t, lst(p, sym("quote", p), v)) for v in vals]
+        out = lst(p, sym("if", p), lst(p, sym("or", p), *tests), res, out)
+    return lst(p, sym("let", p), TVector([t, xs[1]]), out)
 
 
 @derived("->")
@@ -270,9 +272,9 @@ def _thread_first(form: TList) -> Any:
     for f in xs[2:]:
         if f.__class__ is TList and f.count:
             fx = items(f)
-            acc = L(f.pos or form.pos, fx[0], acc, *fx[1:])
+            acc = lst(f.pos or form.pos, fx[0], acc, *fx[1:])
         else:
-            acc = L(form.pos, f, acc)
+            acc = lst(form.pos, f, acc)
     return acc
 
 
@@ -283,9 +285,9 @@ def _thread_last(form: TList) -> Any:
     acc = xs[1]
     for f in xs[2:]:
         if f.__class__ is TList and f.count:
-            acc = L(f.pos or form.pos, *items(f), acc)
+            acc = lst(f.pos or form.pos, *items(f), acc)
         else:
-            acc = L(form.pos, f, acc)
+            acc = lst(form.pos, f, acc)
     return acc
 
 
@@ -296,8 +298,8 @@ def _dotimes(form: TList) -> Any:
     i, n = list(xs[1])
     lim = gensym("n")
     p = form.pos
-    body = L(p, S("do", p), *xs[2:], L(p, S("recur", p), L(p, S("inc", p), i), lim))
-    return L(p, S("loop", p), TVector([i, 0, lim, n]), L(p, S("if", p), L(p, S("<", p), i, lim), body, None))
+    body = lst(p, sym("do", p), *xs[2:], lst(p, sym("recur", p), lst(p, sym("inc", p), i), lim))
+    return lst(p, sym("loop", p), TVector([i, 0, lim, n]), lst(p, sym("if", p), lst(p, sym("<", p), i, lim), body, None))
 
 
 @derived("while")
@@ -305,7 +307,7 @@ def _while(form: TList) -> Any:
     xs = items(form)
     _need(len(xs) >= 2, "(while test body...) expected", form)
     p = form.pos
-    return L(p, S("loop", p), TVector([]), L(p, S("if", p), xs[1], L(p, S("do", p), *xs[2:], L(p, S("recur", p))), None))
+    return lst(p, sym("loop", p), TVector([]), lst(p, sym("if", p), xs[1], lst(p, sym("do", p), *xs[2:], lst(p, sym("recur", p))), None))
 
 
 @derived("doseq")
@@ -314,7 +316,7 @@ def _doseq(form: TList) -> Any:
     _need(len(xs) >= 2 and xs[1].__class__ is TVector and len(xs[1]) == 2, "(doseq [x coll] body...) expected", form)
     x, coll = list(xs[1])
     p = form.pos
-    return L(p, S("for-each", p), L(p, S("fn", p), TVector([x]), *xs[2:]), coll)
+    return lst(p, sym("for-each", p), lst(p, sym("fn", p), TVector([x]), *xs[2:]), coll)
 
 
 @derived("comment")
@@ -331,7 +333,7 @@ def _shift(form: TList) -> Any:
         form,
     )
     p = form.pos
-    return L(p, S("%shift", p), L(p, S("fn", p), xs[1], *xs[2:]))
+    return lst(p, sym("%shift", p), lst(p, sym("fn", p), xs[1], *xs[2:]))
 
 
 @derived("try")
@@ -355,24 +357,24 @@ def _try(form: TList) -> Any:
             _need(catch is None and fin is None, "try: body forms must come before catch and finally", x)
             body.append(x)
     p = form.pos
-    inner: Any = L(p, S("do", p), *body)
+    inner: Any = lst(p, sym("do", p), *body)
     if catch is not None:
-        inner = L(
+        inner = lst(
             p,
-            S("%try", p),
-            L(p, S("fn", p), TVector([]), *body),
-            L(p, S("fn", p), catch[0], *catch[1]),
+            sym("%try", p),
+            lst(p, sym("fn", p), TVector([]), *body),
+            lst(p, sym("fn", p), catch[0], *catch[1]),
         )
     if fin is None:
         return inner
     r, e = gensym("r"), gensym("e")
-    guarded = L(
+    guarded = lst(
         p,
-        S("%try", p),
-        L(p, S("fn", p), TVector([]), inner),
-        L(p, S("fn", p), TVector([e]), *fin, L(p, S("throw", p), e)),
+        sym("%try", p),
+        lst(p, sym("fn", p), TVector([]), inner),
+        lst(p, sym("fn", p), TVector([e]), *fin, lst(p, sym("throw", p), e)),
     )
-    return L(p, S("let", p), TVector([r, guarded]), *fin, r)
+    return lst(p, sym("let", p), TVector([r, guarded]), *fin, r)
 
 
 # --------------------------------------------------------------------------- match
@@ -394,15 +396,15 @@ def _match(form: TList) -> Any:
         i += 3
     p = form.pos
     t = gensym("m")
-    out: Any = L(p, S("throw", p), L(p, S("match-error", p), t))
+    out: Any = lst(p, sym("throw", p), lst(p, sym("match-error", p), t))
     for pat, res in reversed(pairs):
         tests: list[Any] = []
         binds: list[Any] = []
         _pattern(pat, t, tests, binds, p)
-        body = L(p, S("let", p), TVector(binds), res) if binds else res
-        test = tests[0] if len(tests) == 1 else L(p, S("and", p), *tests) if tests else True
-        out = body if test is True else L(p, S("if", p), test, body, out)
-    return L(p, S("let", p), TVector([t, xs[1]]), out)
+        body = lst(p, sym("let", p), TVector(binds), res) if binds else res
+        test = tests[0] if len(tests) == 1 else lst(p, sym("and", p), *tests) if tests else True
+        out = body if test is True else lst(p, sym("if", p), test, body, out)
+    return lst(p, sym("let", p), TVector([t, xs[1]]), out)
 
 
 def _pattern(pat: Any, acc: Any, tests: list[Any], binds: list[Any], p: Pos | None) -> None:
@@ -412,14 +414,14 @@ def _pattern(pat: Any, acc: Any, tests: list[Any], binds: list[Any], p: Pos | No
             binds.extend([pat, acc])
         return
     if c is TList and pat.count and pat.head.__class__ is Symbol and pat.head.name == "quote":
-        tests.append(L(p, S("=", p), acc, pat))
+        tests.append(lst(p, sym("=", p), acc, pat))
         return
     if c is TList:
         _need(pat.count > 0 and pat.head.__class__ is Symbol, "match: a constructor pattern is (name pattern...)", pat)
         sub = items(pat)[1:]
-        tests.append(L(p, S("%struct-of?", p), acc, pat.head, len(sub)))
+        tests.append(lst(p, sym("%struct-of?", p), acc, pat.head, len(sub)))
         for i, sp in enumerate(sub):
-            _pattern(sp, L(p, S("%field-at", p), acc, i), tests, binds, p)
+            _pattern(sp, lst(p, sym("%field-at", p), acc, i), tests, binds, p)
         return
     if c is TVector:
         sub = list(pat)
@@ -427,15 +429,15 @@ def _pattern(pat: Any, acc: Any, tests: list[Any], binds: list[Any], p: Pos | No
         if len(sub) >= 2 and sub[-2].__class__ is Symbol and sub[-2].name == "&":
             rest = sub[-1]
             sub = sub[:-2]
-        tests.append(L(p, S("%seq-len?", p), acc, len(sub), rest is not None))
+        tests.append(lst(p, sym("%seq-len?", p), acc, len(sub), rest is not None))
         for i, sp in enumerate(sub):
-            _pattern(sp, L(p, S("%nth", p), acc, i), tests, binds, p)
+            _pattern(sp, lst(p, sym("%nth", p), acc, i), tests, binds, p)
         if rest is not None:
-            _pattern(rest, L(p, S("%drop", p), acc, len(sub)), tests, binds, p)
+            _pattern(rest, lst(p, sym("%drop", p), acc, len(sub)), tests, binds, p)
         return
     if c is TMap:
         raise syntax_error("match: map patterns are not supported; match a struct or vector", pat.pos)
-    tests.append(L(p, S("=", p), acc, pat))
+    tests.append(lst(p, sym("=", p), acc, pat))
 
 
 # --------------------------------------------------------------------------- quasiquote
@@ -456,10 +458,10 @@ def _qq(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> Any:
             if x.name not in autos:
                 autos[x.name] = Symbol(f"{x.name[:-1]}__{next_number()}__auto")
             x = autos[x.name]
-        return L(p, S("quote", p), x)
+        return lst(p, sym("quote", p), x)
     if c is TList:
         if not x.count:
-            return L(p, S("quote", p), EMPTY)
+            return lst(p, sym("quote", p), EMPTY)
         h = head_name(x)
         if h == "unquote":
             if depth == 1:
@@ -469,21 +471,21 @@ def _qq(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> Any:
             return _qq_wrap("quasiquote", x.tail.head, autos, p, depth + 1)
         if h == "unquote-splicing" and depth == 1:
             raise syntax_error("~@ must be inside a list or vector", x.pos or p)
-        return L(x.pos or p, S("%concat", p), *_qq_parts(x, autos, p, depth))
+        return lst(x.pos or p, sym("%concat", p), *_qq_parts(x, autos, p, depth))
     if c is TVector:
-        return L(p, S("%vec", p), L(p, S("%concat", p), *_qq_parts(x, autos, p, depth)))
+        return lst(p, sym("%vec", p), lst(p, sym("%concat", p), *_qq_parts(x, autos, p, depth)))
     if c is TMap:
         kv: list[Any] = []
         for k, v in x.d.items():
             kv.append(_qq(k, autos, p, depth))
             kv.append(_qq(v, autos, p, depth))
-        return L(p, S("hash-map", p), *kv)
+        return lst(p, sym("hash-map", p), *kv)
     return x
 
 
 def _qq_wrap(name: str, inner: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> Any:
     """`(name inner)` rebuilt as data, with `inner` expanded at `depth`."""
-    return L(p, S("list", p), L(p, S("quote", p), S(name, p)), _qq(inner, autos, p, depth))
+    return lst(p, sym("list", p), lst(p, sym("quote", p), sym(name, p)), _qq(inner, autos, p, depth))
 
 
 def _qq_parts(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> list[Any]:
@@ -493,9 +495,9 @@ def _qq_parts(x: Any, autos: dict[str, Symbol], p: Pos | None, depth: int) -> li
             if depth == 1:
                 parts.append(item.tail.head)
             else:
-                parts.append(L(p, S("list", p), _qq_wrap("unquote-splicing", item.tail.head, autos, p, depth - 1)))
+                parts.append(lst(p, sym("list", p), _qq_wrap("unquote-splicing", item.tail.head, autos, p, depth - 1)))
         else:
-            parts.append(L(p, S("list", p), _qq(item, autos, p, depth)))
+            parts.append(lst(p, sym("list", p), _qq(item, autos, p, depth)))
     return parts
 
 
@@ -512,4 +514,4 @@ def macroexpand_derived(form: Any) -> Any:
         form = new
 
 
-__all__ = ["DERIVED", "macroexpand_derived", "gensym", "strip_types", "head_name", "EMPTY"]
+__all__ = ["DERIVED", "derived", "macroexpand_derived", "gensym", "strip_types", "head_name", "sym", "lst", "EMPTY"]

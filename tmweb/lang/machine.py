@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from enum import Enum
 from typing import Any
 
-from . import errors as E
+from . import errors
 from .code import ASYNC, BASE, CLO, MACHINE, PARENT, PC, Builtin, Closure, Code, Continuation, Frame
 from .errors import TurmericError
-from .values import Keyword, Pos, Struct, StructType, TMap, TVector, tlist
+from .values import FieldCountError, Keyword, Pos, Struct, StructType, TMap, TVector, tlist
 
 #: Steps run between checks of the budget and (in the async driver) yields to the loop.
 SLICE = 5000
 #: Frames kept in a printed stack trace (innermost first); the rest are counted.
 TRACE_LIMIT = 40
+
+
+class SliceEnd(Enum):
+    """How a slice of steps ended (see `Machine._slice`)."""
+
+    DONE = "done"  # the run reached its halt frame: the value is its result
+    MORE = "more"  # the slice's steps are used up: run the frame next
+    PAUSED = "paused"  # an async call: await it, then run the frame with its result
 
 
 class StepLimitExceeded(Exception):
@@ -176,13 +185,13 @@ class Machine:
             if 0 <= args[0] < f.n:
                 self.v = f.items[args[0]]
                 return F
-            return self.throw(F, E.err(E.INDEX_ERROR, f"index {args[0]} out of range").value)
+            return self.throw(F, errors.err(errors.INDEX_ERROR, f"index {args[0]} out of range").value)
         name = getattr(f, "name", None)
         if f.__class__.__name__ == "Unbound":
-            return self.throw(F, E.unbound(name).value)
+            return self.throw(F, errors.unbound(name).value)
         from .printer import pr_str
 
-        return self.throw(F, E.type_error(f"cannot call {pr_str(f)}: it is not a function").value)
+        return self.throw(F, errors.type_error(f"cannot call {pr_str(f)}: it is not a function").value)
 
     # -- throwing --------------------------------------------------------------------
     def throw(self, F: Frame, value: Any, pos: Pos | None = None, resumable: bool = True) -> Frame:
@@ -211,12 +220,13 @@ class Machine:
             err.trace = stack_trace(F, pos)
         if err.pos is None and err.trace:
             err.pos = err.trace[0][1]
-        err.unwound = True  # type: ignore[attr-defined]
+        err.unwound = True
         raise err
 
     # -- drivers ---------------------------------------------------------------------
-    def _slice(self, F: Frame) -> tuple[int, Any, Any]:
-        """Run up to SLICE steps: (0, value) done / (2, F, awaitable) paused / (1, F) more.
+    def _slice(self, F: Frame) -> tuple[SliceEnd, Any, Any]:
+        """Run up to SLICE steps: (DONE, value, None), (MORE, frame, None) or
+        (PAUSED, frame, awaitable).
 
         Errors raised inside a step unwind from the frame that was running, right here,
         so the handler (or the stack trace) sees the true innermost frame. Every step
@@ -230,22 +240,22 @@ class Machine:
                 for i in range(SLICE - taken):  # noqa: B007  (i counts the steps taken)
                     F = F[0](M, F, M.v)
                 self.count(SLICE)
-                return (1, F, None)
+                return (SliceEnd.MORE, F, None)
             except _Halt:
                 self.count(taken + i + 1)
-                return (0, M.v, None)
+                return (SliceEnd.DONE, M.v, None)
             except _Pause as p:
                 try:
                     self.count(taken + i + 1)
                 except StepLimitExceeded:  # the call will never be awaited: close it
                     getattr(p.awaitable, "close", lambda: None)()
                     raise
-                return (2, p.frame, p.awaitable)
+                return (SliceEnd.PAUSED, p.frame, p.awaitable)
             except (ExitRequest, StepLimitExceeded, HostError):
                 raise
             except TurmericError as e:
                 taken += i + 1
-                if getattr(e, "unwound", False):  # reached this run's halt frame
+                if e.unwound:  # reached this run's halt frame
                     raise
                 if e.trace:  # unwound out of a nested run: keep unwinding here
                     F = self._rethrow(F, e)
@@ -256,7 +266,7 @@ class Machine:
                 F = self.throw(F, python_error_value(e), _py_pos(e, F), resumable=False)
             if taken >= SLICE:
                 self.count(taken)
-                return (1, F, None)
+                return (SliceEnd.MORE, F, None)
 
     def count(self, n: int) -> None:
         """Add `n` steps; over the budget the run stops (StepLimitExceeded)."""
@@ -276,9 +286,9 @@ class Machine:
         on a private event loop."""
         while True:
             kind, a, b = self._slice(F)
-            if kind == 0:
+            if kind is SliceEnd.DONE:
                 return a
-            if kind == 2:
+            if kind is SliceEnd.PAUSED:
                 F = a
                 try:
                     self.v = _await_sync(b)
@@ -296,10 +306,10 @@ class Machine:
         between slices so one long handler never starves the others."""
         while True:
             kind, a, b = self._slice(F)
-            if kind == 0:
+            if kind is SliceEnd.DONE:
                 return a
             F = a
-            if kind == 2:
+            if kind is SliceEnd.PAUSED:
                 try:
                     self.v = await b
                 except TurmericError as e:
@@ -324,7 +334,7 @@ class Machine:
         try:
             return self.run(self.start(f, args))
         except TurmericError as e:
-            e.unwound = False  # type: ignore[attr-defined]  # the caller's run goes on unwinding
+            e.unwound = False  # the caller's run goes on unwinding
             raise
         finally:
             self.v = saved
@@ -334,7 +344,7 @@ class Machine:
         try:
             return await self.run_async(self.start(f, args))
         except TurmericError as e:
-            e.unwound = False  # type: ignore[attr-defined]
+            e.unwound = False
             raise
         finally:
             self.v = saved
@@ -372,7 +382,7 @@ def shift(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
     while fr is not None and fr[CLO] is not PROMPT and fr[CLO] is not HALT:
         fr = fr[PARENT]
     if fr is None:  # pragma: no cover - every run has a halt frame
-        raise E.user_error("cloneable-shift: no enclosing cloneable-reset")
+        raise errors.user_error("cloneable-shift: no enclosing cloneable-reset")
     k = Continuation(tuple(_segment(F, fr)))
     return M.call(fr, args[0], (k,))
 
@@ -389,14 +399,14 @@ def resume(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
         from .printer import pr_str
 
         got = pr_str(args[0]) if args else "nothing"
-        return M.throw(F, E.type_error(f"resume: expected a continuation, got {got}").value)
+        return M.throw(F, errors.type_error(f"resume: expected a continuation, got {got}").value)
     if len(args) > 2:
         return M.throw(F, _arity_value("resume", 1, 2, len(args)))
     k: Continuation = args[0]
     if not k.resumable:
         return M.throw(
             F,
-            E.user_error(
+            errors.user_error(
                 "resume: this continuation was captured at an error raised inside a "
                 "primitive and has no point to resume at"
             ).value,
@@ -445,7 +455,7 @@ def apply_(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
                 from .printer import pr_str
 
                 return M.throw(
-                    F, E.type_error(f"apply: last argument must be a list or vector, got {pr_str(last)}").value
+                    F, errors.type_error(f"apply: last argument must be a list or vector, got {pr_str(last)}").value
                 )
         rest = (*rest[:-1], *spread)
     return M.call(F, f, tuple(rest))
@@ -461,25 +471,27 @@ def _arity_value(name: str, lo: int, hi: int | None, got: int) -> Any:
         want = f"{lo} argument{'s' if lo != 1 else ''}"
     else:
         want = f"{lo} to {hi} arguments"
-    return E.arity_error(name, f"{name}: expected {want}, got {got}").value
+    return errors.arity_error(name, f"{name}: expected {want}, got {got}").value
 
 
 def python_error_value(e: BaseException, where: str | None = None) -> Any:
     """Turn a Python exception raised by a primitive into a Turmeric error value."""
     if isinstance(e, TurmericError):
         return e.value
+    if isinstance(e, FieldCountError):
+        return errors.arity_error(e.name, e.message).value
     prefix = f"{where}: " if where else ""
     if isinstance(e, ZeroDivisionError):
-        return E.user_error(f"{prefix}divide by zero").value
+        return errors.user_error(f"{prefix}divide by zero").value
     if isinstance(e, TypeError):
-        return E.type_error(f"{prefix}{e}").value
+        return errors.type_error(f"{prefix}{e}").value
     if isinstance(e, (IndexError, KeyError)):
-        return E.err(E.INDEX_ERROR, f"{prefix}{e}").value
+        return errors.err(errors.INDEX_ERROR, f"{prefix}{e}").value
     if isinstance(e, RecursionError):
-        return E.user_error(f"{prefix}value nested too deeply to process").value
+        return errors.user_error(f"{prefix}value nested too deeply to process").value
     if isinstance(e, OSError):
-        return E.err(E.IO_ERROR, f"{prefix}{e}").value
-    return E.user_error(f"{prefix}{type(e).__name__}: {e}").value
+        return errors.err(errors.IO_ERROR, f"{prefix}{e}").value
+    return errors.user_error(f"{prefix}{type(e).__name__}: {e}").value
 
 
 #: generated-code filename -> Code, so a Python error's traceback line maps to Turmeric.

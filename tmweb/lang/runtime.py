@@ -11,19 +11,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import errors as E
-from . import gensyms, special
+from . import errors, gensyms, special
 from .code import NEST, Closure, Code
-from .compiler import CE, CV, Ctx, FnGen, T
+from .compiler import FnGen
 from .errors import TurmericError, syntax_error
 from .expander import DERIVED, head_name
 from .machine import Machine
 from .modules import Cell, Module, default_roots, find_module_file, module_name_for
 from .reader import read_all
+from .scopes import TAIL, VALUE
 from .special import SPECIAL_FORMS, def_parts, set_targets
 from .values import Keyword, Pos, StructType, Symbol, TList, TMap, TVector
 
-CT = Ctx(T)
 _PRELUDE = os.path.join(os.path.dirname(__file__), "prelude.tm")
 
 #: How deeply the compiler may recurse (a few calls per level of nesting in the source).
@@ -205,9 +204,9 @@ class ModuleCompiler:
             g.set_names = set_targets([form], self.expand_head)
             if fn_symbol is not None:
                 name = fn_symbol.rpartition(".")[2] if NEST not in fn_symbol else None
-                g.deliver(special.comp_fn(g, form, CV, hint=name, symbol=fn_symbol), CT)
+                g.deliver(special.comp_fn(g, form, VALUE, hint=name, symbol=fn_symbol), TAIL)
             else:
-                g.comp(form, CT)
+                g.comp(form, TAIL)
             code = g.finish(0, False)
         except RecursionError:
             raise syntax_error(
@@ -357,7 +356,7 @@ class Runtime:
         self.core = core
         for name, b in REGISTRY.items():
             core.define(name, b)
-        for name, t in E.ERROR_TYPES.items():
+        for name, t in errors.ERROR_TYPES.items():
             core.define(name, t)
             self.structs[t.qualified] = t
         for t in (SOME, NONE_T):
@@ -428,8 +427,8 @@ class Runtime:
             return m
         path = find_module_file(name, self.roots)
         if path is None:
-            raise E.err(
-                E.ERROR,
+            raise errors.err(
+                errors.ERROR,
                 f"cannot find module {name} (looked for {name.replace('.', '/')}.tm in "
                 + ", ".join(self.roots) + "; add its folder to TURMERIC_PATH)",
                 pos=pos,
@@ -438,12 +437,12 @@ class Runtime:
 
     def _load(self, name: str, path: str, defs_only: bool) -> Module:
         if name in self.loading:
-            raise E.user_error(f"circular import: {' -> '.join([*self.loading, name])}")
+            raise errors.user_error(f"circular import: {' -> '.join([*self.loading, name])}")
         try:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except OSError as e:
-            raise E.err(E.IO_ERROR, f"cannot read {path}: {e.strerror}") from None
+            raise errors.err(errors.IO_ERROR, f"cannot read {path}: {e.strerror}") from None
         m = self.modules.get(name)
         if m is None:
             m = self.modules[name] = Module(name, path)
@@ -477,4 +476,4 @@ class Runtime:
         return None
 
 
-__all__ = ["Runtime", "ModuleCompiler", "CE"]
+__all__ = ["Runtime", "ModuleCompiler"]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import errors as E
+from . import errors
 from .classes import BUILTIN_TYPES, add_instance, defclass
 from .code import Closure
 from .errors import syntax_error
-from .expander import S, head_name, strip_types
+from .expander import head_name, strip_types
 from .modules import Unbound
+from .scopes import EFFECT, VALUE, Ctx, Free, Kind, Local, Loop, SelfRef
 from .values import EMPTY, Box, Keyword, Struct, Symbol, TList, TMap, TVector
 
 # --------------------------------------------------------------------------- runtime helpers
@@ -23,7 +24,7 @@ def _gv(cell: Any) -> Any:
     """Read a global that was not yet defined when the code was compiled."""
     v = cell.value
     if v.__class__ is Unbound:
-        raise E.unbound(v.name)
+        raise errors.unbound(v.name)
     return v
 
 
@@ -33,7 +34,7 @@ def _field(x: Any, name: str) -> Any:
     if c is Struct:
         i = x.type.field_index.get(name)
         if i is None:
-            raise E.type_error(f"{x.type.name} has no field {name} (fields: {' '.join(x.type.fields)})")
+            raise errors.type_error(f"{x.type.name} has no field {name} (fields: {' '.join(x.type.fields)})")
         return x.vals[i]
     if c is TMap:
         return x.d.get(Keyword(name))
@@ -41,7 +42,7 @@ def _field(x: Any, name: str) -> Any:
         return None
     from .printer import pr_str
 
-    raise E.type_error(f"cannot read field {name} of {pr_str(x)}: not a struct or map")
+    raise errors.type_error(f"cannot read field {name} of {pr_str(x)}: not a struct or map")
 
 
 def _instance(cls: Any, key: Any, impls: dict[str, Any]) -> None:
@@ -138,11 +139,9 @@ def comp_quote(g: Any, x: TList, ctx: Any) -> Any:
 
 
 def comp_if(g: Any, x: TList, ctx: Any) -> Any:
-    from .compiler import CE, CV, J, T, V
-
     xs = list(x)
     _shape(len(xs) in (3, 4), "(if test then else?) expected", x)
-    test = g.comp(xs[1], CV)
+    test = g.comp(xs[1], VALUE)
     if _is_bool_test(g, xs[1]):
         cond = test
     else:
@@ -153,12 +152,12 @@ def comp_if(g: Any, x: TList, ctx: Any) -> Any:
     g.emit(f"if {cond}:")
     g.ind += 1
     g.emit("pass")
-    if ctx.kind in (T, J):
+    if ctx.kind in (Kind.TAIL, Kind.JOIN):
         g.comp(xs[2], ctx)
         g.cur, g.ind = b0, i0
         g.comp(other, ctx)
         return None
-    inner = CV if ctx.kind == V else CE
+    inner = VALUE if ctx.kind is Kind.VALUE else EFFECT
     ra = g.comp(xs[2], inner)
     a_split = g.cur != b0
     a_end = (g.cur, g.ind, g.mark())
@@ -170,7 +169,7 @@ def comp_if(g: Any, x: TList, ctx: Any) -> Any:
     b_split = g.cur != b0
     b_end = (g.cur, g.ind, g.mark())
     if not a_split and not b_split:
-        if ctx.kind == V:
+        if ctx.kind is Kind.VALUE:
             t = g.temp()
             g.insert(a_end[2], f"{t} = {ra}")
             g.emit(f"{t} = {rb}")
@@ -184,9 +183,9 @@ def comp_if(g: Any, x: TList, ctx: Any) -> Any:
         return None
     join = g.new_block()
     for split, end, r in ((a_split, a_end, ra), (b_split, b_end, rb)):
-        val = r if (ctx.kind == V and r is not None) else "None"
+        val = r if (ctx.kind is Kind.VALUE and r is not None) else "None"
         lines = [f"v = {val}", f"pc = {join}", "continue"]
-        if ctx.kind == E and r is not None and "(" in r:
+        if ctx.kind is Kind.EFFECT and r is not None and "(" in r:
             lines[0] = f"v = {r}"
         if split:
             g.cur, g.ind = end[0], end[1]
@@ -196,7 +195,7 @@ def comp_if(g: Any, x: TList, ctx: Any) -> Any:
             for ln in reversed(lines):
                 g.insert(end[2], ln)
     g.start_block(join)
-    return "v" if ctx.kind == V else None
+    return "v" if ctx.kind is Kind.VALUE else None
 
 
 def _is_bool_test(g: Any, form: Any) -> bool:
@@ -258,7 +257,6 @@ def parse_params(params: Any, x: Any) -> tuple[list[str], str | None]:
 def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None, symbol: str | None = None) -> Any:
     """A closure over the function `x`; `hint` is the name it is being bound to, `symbol`
     its code symbol when the caller names it (a top-level definition or an instance)."""
-    from .compiler import Ctx, Loop, SelfRef, T
 
     xs = list(x)
     i = 1
@@ -283,7 +281,7 @@ def comp_fn(g: Any, x: TList, ctx: Any, hint: str | None = None, symbol: str | N
     for p in params:
         if p.boxed:
             child.emit(f"L[{p.slot}] = Box(L[{p.slot}])")
-    child.comp_body(body, Ctx(T, loop=Loop(0, params)))
+    child.comp_body(body, Ctx(Kind.TAIL, loop=Loop(0, params)))
     code = child.finish(len(names), rest is not None)
     g.mc.register(code)
     kc = g.const(code, f"code:{code.symbol}")
@@ -344,13 +342,11 @@ def comp_def(g: Any, x: TList, ctx: Any) -> Any:
 
 
 def comp_set(g: Any, x: TList, ctx: Any) -> Any:
-    from .compiler import CV, Free, Local
-
     xs = list(x)
     _shape(len(xs) == 3 and xs[1].__class__ is Symbol, "(set! name value) expected", x)
     name = xs[1].name
     var = g.lookup_local(name)
-    e = g.comp(xs[2], CV)
+    e = g.comp(xs[2], VALUE)
     t = g.temp()
     g.emit(f"{t} = {e}")
     if var is not None:
@@ -369,8 +365,6 @@ def comp_set(g: Any, x: TList, ctx: Any) -> Any:
 
 
 def comp_loop(g: Any, x: TList, ctx: Any) -> Any:
-    from .compiler import CV, Ctx, J, Loop, T
-
     xs = list(x)
     _shape(len(xs) >= 2, "(loop [name init ...] body...) expected", x)
     pairs = _pairs(xs[1], "loop", x)
@@ -378,7 +372,7 @@ def comp_loop(g: Any, x: TList, ctx: Any) -> Any:
     try:
         locs = []
         for name, val in pairs:
-            e = g.comp(val, CV)
+            e = g.comp(val, VALUE)
             loc = g.bind(name.name, name.name in g.set_names)
             g.emit(f"L[{loc.slot}] = Box({e})" if loc.boxed else f"L[{loc.slot}] = {e}")
             locs.append(loc)
@@ -387,23 +381,23 @@ def comp_loop(g: Any, x: TList, ctx: Any) -> Any:
         g.emit("continue")
         g.start_block(head)
         lp = Loop(head, locs)
-        if ctx.kind == T:
-            g.comp_body(xs[2:], Ctx(T, loop=lp))
+        if ctx.kind is Kind.TAIL:
+            g.comp_body(xs[2:], Ctx(Kind.TAIL, loop=lp))
             return None
-        if ctx.kind == J:
-            g.comp_body(xs[2:], Ctx(J, ctx.join, lp))
+        if ctx.kind is Kind.JOIN:
+            g.comp_body(xs[2:], Ctx(Kind.JOIN, ctx.join, lp))
             return None
         after = g.new_block()
-        g.comp_body(xs[2:], Ctx(J, after, lp))
+        g.comp_body(xs[2:], Ctx(Kind.JOIN, after, lp))
         g.start_block(after)
-        return "v" if ctx.kind == "V" else None
+        return "v" if ctx.kind is Kind.VALUE else None
     finally:
         g.scopes.pop()
 
 
 def comp_recur(g: Any, x: TList, ctx: Any) -> Any:
     lp = ctx.loop
-    if lp is None or ctx.kind not in ("T", "J"):
+    if lp is None or ctx.kind not in (Kind.TAIL, Kind.JOIN):
         raise syntax_error("recur must be in tail position of a loop or fn", x.pos or g.cur_pos)
     args = list(x)[1:]
     if len(args) != len(lp.slots):
@@ -440,13 +434,11 @@ def comp_defclass(g: Any, x: TList, ctx: Any) -> Any:
 
 
 def comp_instance(g: Any, x: TList, ctx: Any) -> Any:
-    from .compiler import CV
-
     xs = list(x)
     cls, typ = xs[1], xs[2]
     if typ is None:  # the reader reads `nil` as the value; here it names the type
         typ = Symbol("nil", x.pos)
-    cls_e = g.comp(cls, CV)
+    cls_e = g.comp(cls, VALUE)
     cell = g.mc.global_cell(typ.name) if typ.__class__ is Symbol else None
     if (
         typ.__class__ is Symbol
@@ -456,7 +448,7 @@ def comp_instance(g: Any, x: TList, ctx: Any) -> Any:
     ):
         key_e = repr(typ.name)
     else:
-        key_e = g.comp(typ, CV)
+        key_e = g.comp(typ, VALUE)
     impls = []
     rest = xs[3:]
     for i in range(0, len(rest), 2):
@@ -464,7 +456,7 @@ def comp_instance(g: Any, x: TList, ctx: Any) -> Any:
         leaf = f"{cls.name}@{getattr(typ, 'name', typ)}.{m}"
         # at the top level a method is named like a definition: `module.Show@point.show`
         sym = f"{g.mc.module.name}.{leaf}" if g.mc.is_toplevel(g) else None
-        fe = comp_fn(g, rest[i + 1], CV, hint=leaf, symbol=sym)
+        fe = comp_fn(g, rest[i + 1], VALUE, hint=leaf, symbol=sym)
         impls.append(f"{m!r}: {fe}")
     g.emit(f"_instance({cls_e}, {key_e}, {{{', '.join(impls)}}})")
     return g.deliver("None", ctx)
@@ -487,4 +479,4 @@ SPECIAL_FORMS = {
     "%instance": comp_instance,
 }
 
-__all__ = ["SPECIAL_FORMS", "RUNTIME_GLOBALS", "inline_call", "def_parts", "comp_fn", "S"]
+__all__ = ["SPECIAL_FORMS", "RUNTIME_GLOBALS", "inline_call", "def_parts", "comp_fn"]

@@ -14,6 +14,17 @@ from typing import Any
 # --------------------------------------------------------------------------- positions
 
 
+class FieldCountError(TypeError):
+    """A struct built from Python with the wrong number of fields; the machine turns it
+    into the Turmeric `(arity-error name message)` (values.py cannot import errors.py,
+    which builds its error structs from the types here)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
 @dataclass(frozen=True, slots=True)
 class Pos:
     """A source position: file, 1-based line and column."""
@@ -325,11 +336,7 @@ class StructType:
 
     def __call__(self, *vals: Any) -> Struct:
         if len(vals) != len(self.fields):
-            from .errors import arity_error
-
-            raise arity_error(
-                self.name, f"{self.name} takes {len(self.fields)} fields, got {len(vals)}"
-            )
+            raise FieldCountError(self.name, f"{self.name} takes {len(self.fields)} fields, got {len(vals)}")
         return Struct(self, vals)
 
     def __repr__(self) -> str:

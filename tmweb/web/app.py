@@ -25,12 +25,11 @@ from ..check import find_modules
 from ..lang import serialize as S
 from ..lang.code import Closure, Continuation
 from ..lang.errors import TurmericError
-from ..lang.expander import DERIVED, L, derived
-from ..lang.expander import S as Sym
+from ..lang.expander import DERIVED, derived, lst, sym
 from ..lang.machine import Machine, StepLimitExceeded, resume
 from ..lang.modules import default_roots, module_name_for
 from ..lang.runtime import Runtime
-from ..lang.values import Keyword, Struct, TMap, TVector
+from ..lang.values import Keyword, Struct, Symbol, TMap, TVector
 from . import builtins as web_builtins
 from . import pages
 from .builtins import CURRENT, RESPONSE, RequestCtx
@@ -52,7 +51,7 @@ def _defroute(form: Any) -> Any:
     xs = list(form)
     if (
         len(xs) < 4
-        or xs[1].__class__ is not Sym("x").__class__
+        or xs[1].__class__ is not Symbol
         or xs[1].name not in METHODS
         or not isinstance(xs[2], str)
         or xs[3].__class__ is not TVector
@@ -62,9 +61,9 @@ def _defroute(form: Any) -> Any:
             form.pos,
         )
     p = form.pos
-    name = Sym(f"{xs[1].name} {xs[2]}", p)
-    fn = L(p, Sym("fn", p), xs[3], *xs[4:])
-    return L(p, Sym("do", p), L(p, Sym("def", p), name, fn), L(p, Sym("%defroute", p), xs[1].name, xs[2], name))
+    name = sym(f"{xs[1].name} {xs[2]}", p)
+    fn = lst(p, sym("fn", p), xs[3], *xs[4:])
+    return lst(p, sym("do", p), lst(p, sym("def", p), name, fn), lst(p, sym("%defroute", p), xs[1].name, xs[2], name))
 
 
 assert "defroute" in DERIVED

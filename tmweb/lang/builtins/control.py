@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors as E
-from .. import machine
+from .. import errors, machine
 from ..code import MACHINE
 from ..values import EMPTY, Struct, StructType, TList, TMap, TVector, tlist
 from .colls import seq_items
@@ -47,9 +46,9 @@ def struct_of(x: Any, t: Any, n: Any = None) -> bool:
     if t.__class__ is not StructType:
         from ..printer import pr_str
 
-        raise E.type_error(f"match: {pr_str(t)} is not a struct type, so it cannot be a pattern")
+        raise errors.type_error(f"match: {pr_str(t)} is not a struct type, so it cannot be a pattern")
     if n is not None and n != len(t.fields):
-        raise E.type_error(
+        raise errors.type_error(
             f"match: pattern ({t.name} ...) has {n} field{'s' if n != 1 else ''} "
             f"but {t.name} has {len(t.fields)}"
         )
