@@ -222,6 +222,7 @@ class ModuleCompiler:
     def run_form(self, form: Any) -> Any:
         """Compile and (unless definitions-only) run one top-level form."""
         m = self.module
+        written = form
         form = self.expand_head(form)
         h = head_name(form)
         if h == "do":
@@ -246,7 +247,7 @@ class ModuleCompiler:
             val = self.rt.run_code(code)
             m.define(name.name, val)
             return Symbol(name.name)
-        code = self.compile_toplevel(form, f"{m.name}{NEST}{self.unit_name(_form_leaf(form))}")
+        code = self.compile_toplevel(form, f"{m.name}{NEST}{self.unit_name(_form_leaf(written))}")
         if m.defs_only and h not in DEFINITION_HEADS and h not in self.rt.definition_heads:
             return None
         return self.rt.run_code(code)
