@@ -1,9 +1,12 @@
-"""Fixtures shared by every test folder: a real Redis server.
+"""Fixtures shared by every test folder: a real Redis server, and a clock tests move.
 
 `redis_server` starts `redis-server` on a free port for the whole session, or uses the
 server named by `TMWEB_TEST_REDIS` (a URL whose database the tests may flush; such a server
 cannot be stopped and restarted, so tests needing that skip). Without redis-server the
 Redis tests skip, except on CI (`CI=true`), where they fail loudly.
+
+`clock` is the time tokens and the SQLite store read (`tmweb.App(clock=...)`), moved
+forward by `clock.advance(seconds)` instead of a real wait.
 """
 
 from __future__ import annotations
@@ -109,6 +112,43 @@ class ExternalRedis:
 
     def stop(self) -> None:
         pytest.skip("TMWEB_TEST_REDIS is set: cannot stop or start an external Redis")
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when a test says so.
+
+    It starts at a whole second (now, rounded down), so that "1.5 s later" is 1 s later for
+    itsdangerous, which compares whole seconds. Redis expires keys by its own clock, which
+    nothing can set: for each Redis passed to `follow`, `advance` shortens the TTL of every
+    key by the same amount (a key whose TTL runs out is deleted, as Redis would expire it).
+    """
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+        self._redis_urls: list[str] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def follow(self, redis_url: str) -> None:
+        self._redis_urls.append(redis_url)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for url in self._redis_urls:
+            client = redis.Redis.from_url(url)
+            try:
+                for key in client.scan_iter():
+                    left = client.pttl(key)
+                    if left >= 0:  # -1: no expiry, -2: gone meanwhile
+                        client.pexpire(key, left - int(seconds * 1000))  # <= 0 deletes it
+            finally:
+                client.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,19 @@
 
 The serialized continuation stays server-side under the id; the token only proves the
 server made it, when, and whether it is one-shot. Keys rotate: the first key signs, every
-key in the list is accepted.
+key in the list is accepted. Time comes from a clock (seconds since the epoch, `time.time`
+by default) that tests replace to let a token age without waiting.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 SALT = "tmweb.continuation"
 
@@ -30,25 +34,44 @@ class TokenData:
     ttl: int
 
 
+Clock = Callable[[], float]
+
+
+class _ClockSigner(TimestampSigner):
+    """itsdangerous's timestamp signer, reading the time from `clock`."""
+
+    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self.clock())
+
+
 class Tokens:
     """Signs and checks continuation tokens with itsdangerous."""
 
-    def __init__(self, secret_keys: list[str], salt: str = SALT) -> None:
+    def __init__(self, secret_keys: list[str], salt: str = SALT, clock: Clock = time.time) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is needed")
         # itsdangerous signs with the *last* key of the list and accepts all of them
-        self._s = URLSafeTimedSerializer(list(reversed(secret_keys)), salt=salt)
+        self._serializer = URLSafeTimedSerializer(
+            list(reversed(secret_keys)),
+            salt=salt,
+            signer=_ClockSigner,
+            signer_kwargs={"clock": clock},
+        )
 
     def new(self, ttl: int, once: bool) -> tuple[str, TokenData]:
         """A fresh 128-bit id and the token that names it."""
         key = secrets.token_hex(16)
-        token = self._s.dumps([key, 1 if once else 0, int(ttl)])
+        token = self._serializer.dumps([key, 1 if once else 0, int(ttl)])
         return token, TokenData(key, once, int(ttl))
 
     def check(self, token: str) -> TokenData:
         """The token's data; raises TokenInvalid or TokenExpired."""
         try:
-            payload, signed_at = self._s.loads(token, return_timestamp=True)
+            payload, signed_at = self._serializer.loads(token, return_timestamp=True)
         except SignatureExpired as e:  # pragma: no cover - max_age is checked below
             raise TokenExpired(str(e)) from e
         except BadSignature as e:
@@ -63,7 +86,7 @@ class Tokens:
             raise TokenInvalid("malformed token payload")
         key, once, ttl = payload
         try:
-            self._s.loads(token, max_age=ttl)
+            self._serializer.loads(token, max_age=ttl)
         except SignatureExpired as e:
             raise TokenExpired(f"signed at {signed_at:%Y-%m-%d %H:%M:%S}, valid for {ttl} s") from e
         return TokenData(key, bool(once), ttl)

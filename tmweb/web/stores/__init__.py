@@ -16,6 +16,8 @@ answered with 503; a store recovers by itself when its backend is back.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigError, StoreUnavailable
@@ -66,13 +68,14 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str | None, app_dir: str) -> Store:
+def open_store(url: str | None, app_dir: str, clock: Callable[[], float] = time.time) -> Store:
     """The store a URL names; None or "" is the embedded SQLite file under `app_dir`.
 
     SQLite URLs follow the SQLAlchemy convention: `sqlite:///data.db` is relative to the
     current directory, `sqlite:////var/lib/app/data.db` is absolute. Redis URLs are passed to
     redis-py, except a `prefix` query parameter, which sets the key prefix (default
-    "tmweb:"). Anything else raises `ConfigError`.
+    "tmweb:"). Anything else raises `ConfigError`. `clock` is the time a SQLite store
+    expires rows by; Redis expires keys by its own clock.
     """
     if not url:
         folder = os.path.join(os.path.abspath(app_dir), ".tmweb")
@@ -83,10 +86,10 @@ def open_store(url: str | None, app_dir: str) -> Store:
                 f"cannot create the folder {folder} for the embedded continuation store: "
                 f"{e.strerror or e}; make it writable or pass a store URL"
             ) from e
-        return SQLiteStore(os.path.join(folder, "continuations.sqlite3"))
+        return SQLiteStore(os.path.join(folder, "continuations.sqlite3"), clock)
     scheme = url.partition(":")[0].lower()
     if scheme == "sqlite":
-        return SQLiteStore(_sqlite_path(url))
+        return SQLiteStore(_sqlite_path(url), clock)
     if scheme in ("redis", "rediss", "unix"):
         return RedisStore(url)
     raise ConfigError(f"unsupported store URL {_redact_scheme_only(url)!r}; use one of: {_SCHEMES}")

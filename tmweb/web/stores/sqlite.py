@@ -4,7 +4,8 @@ One table, `continuations (key, data, expires)`, in WAL mode with a 5 s busy tim
 several processes can read and write the same file. Each store object has one connection,
 used from worker threads (`asyncio.to_thread`) under a lock. A take is a single
 `DELETE ... RETURNING` statement, so two processes can never both take the same row.
-Expired rows are never returned and are swept at most once a minute, during a put.
+Expired rows are never returned and are swept at most once a minute, during a put. Expiry
+is by `clock` (wall-clock seconds, `time.time` by default; tests pass a fake one).
 """
 
 from __future__ import annotations
@@ -33,15 +34,15 @@ CREATE TABLE IF NOT EXISTS continuations (
 class SQLiteStore:
     """Continuations in a SQLite file at `path` (created with its table on first use)."""
 
-    #: Seconds since the epoch; wall-clock time, as several processes compare expiries.
-    clock: Callable[[], float] = staticmethod(time.time)
     #: Seconds between two sweeps of expired rows.
     sweep_interval: float = 60.0
     #: Seconds a statement waits for another process's write lock before giving up.
     busy_timeout: float = 5.0
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
         self.path = os.path.abspath(path)
+        #: Seconds since the epoch; wall-clock time, as several processes compare expiries.
+        self.clock = clock
         self.url = "sqlite:///" + self.path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
