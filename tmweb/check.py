@@ -6,26 +6,13 @@ import os
 import sys
 
 from .lang.errors import TurmericError
-from .lang.modules import default_roots, module_name_for
+from .lang.modules import default_roots, find_modules, module_name_for
 from .lang.runtime import Runtime
-
-
-def find_modules(root: str) -> list[str]:
-    """Every .tm file under root, skipping hidden folders and tmweb's own state."""
-    out = []
-    for d, dirs, files in os.walk(root):
-        dirs[:] = sorted(x for x in dirs if not x.startswith(".") and x != "__pycache__")
-        for f in sorted(files):
-            if f.endswith(".tm"):
-                out.append(os.path.join(d, f))
-    return out
+from .web import builtins as web_builtins
 
 
 class _CheckApp:
     """Stands in for a `tmweb.App` while checking: collects routes, serves nothing."""
-
-    ttl = 3600
-    max_continuation_bytes = 1 << 20
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, str, object]] = []
@@ -36,9 +23,6 @@ class _CheckApp:
 
 def _with_web(rt: Runtime) -> None:
     """Give the checker the web functions and `defroute`, as `tmweb serve` would."""
-    from .web import app as _app  # noqa: F401  (registers the defroute form)
-    from .web import builtins as web_builtins
-
     web_builtins.install(rt, _CheckApp())
 
 

@@ -107,6 +107,16 @@ def find_module_file(name: str, roots: list[str]) -> str | None:
     return None
 
 
+def find_modules(root: str) -> list[str]:
+    """Every .tm file under root, in a stable order, skipping hidden folders (tmweb's own
+    `.tmweb/` state among them) and `__pycache__`."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        out.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(".tm"))
+    return out
+
+
 def default_roots(main_dir: str | None) -> list[str]:
     """The module path: the main file's folder, the current folder, TURMERIC_PATH."""
     roots: list[str] = []

@@ -21,15 +21,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from ..check import find_modules
 from ..lang import serialize as S
 from ..lang.code import Closure, Continuation
 from ..lang.errors import TurmericError
-from ..lang.expander import DERIVED, derived, lst, sym
 from ..lang.machine import Machine, StepLimitExceeded, resume
-from ..lang.modules import default_roots, module_name_for
+from ..lang.modules import default_roots, find_modules, module_name_for
 from ..lang.runtime import Runtime
-from ..lang.values import Keyword, Struct, Symbol, TMap, TVector
+from ..lang.values import Keyword, Struct, TMap
 from . import builtins as web_builtins
 from . import pages
 from .builtins import CURRENT, RESPONSE, RequestCtx
@@ -40,33 +38,7 @@ from .tokens import TokenExpired, TokenInvalid, Tokens, redact
 
 log = logging.getLogger("tmweb")
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SECURITY_HEADERS = {"referrer-policy": "same-origin", "x-content-type-options": "nosniff"}
-
-
-@derived("defroute")
-def _defroute(form: Any) -> Any:
-    from ..lang.errors import syntax_error
-
-    xs = list(form)
-    if (
-        len(xs) < 4
-        or xs[1].__class__ is not Symbol
-        or xs[1].name not in METHODS
-        or not isinstance(xs[2], str)
-        or xs[3].__class__ is not TVector
-    ):
-        raise syntax_error(
-            '(defroute METHOD "/path/{id}" [req] body...) expected, METHOD one of ' + " ".join(METHODS),
-            form.pos,
-        )
-    p = form.pos
-    name = sym(f"{xs[1].name} {xs[2]}", p)
-    fn = lst(p, sym("fn", p), xs[3], *xs[4:])
-    return lst(p, sym("do", p), lst(p, sym("def", p), name, fn), lst(p, sym("%defroute", p), xs[1].name, xs[2], name))
-
-
-assert "defroute" in DERIVED
 
 
 class App:

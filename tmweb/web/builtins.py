@@ -17,7 +17,10 @@ from ..lang.code import ASYNC, Builtin, Closure, Continuation
 from ..lang.errors import type_error, user_error
 from ..lang.printer import pr_str
 from ..lang.values import Keyword, Struct, StructType, TMap, TVector
-from . import hiccup
+from . import (
+    hiccup,
+    routes,  # noqa: F401  (registers the defroute form)
+)
 from .convert import to_python
 from .errors import ContinuationTooLarge
 
