@@ -102,39 +102,30 @@ def _fetch_token(token: str, store_url: str | None, secret_key: str | None, app_
     import asyncio
 
     from .web.app import resolve_secret_keys
-    from .web.errors import TmwebError
+    from .web.continuations import Continuations
+    from .web.errors import ContinuationExpired, ContinuationInvalid, TmwebError
     from .web.stores import open_store
-    from .web.tokens import TokenExpired, TokenInvalid, Tokens
+    from .web.tokens import Tokens
+
+    async def fetch(continuations: Continuations) -> bytes:
+        try:  # a bad or expired token never reaches the store
+            return await continuations.peek(token)
+        finally:
+            await continuations.store.close()
 
     try:
         tokens = Tokens(resolve_secret_keys(secret_key, app_dir))
-        td = tokens.check(token)
-    except TokenInvalid:
+        continuations = Continuations(open_store(store_url or os.environ.get("TMWEB_STORE"), app_dir), tokens)
+        return asyncio.run(fetch(continuations))
+    except ContinuationInvalid:
         print(f"error: {token[:12]}... is neither a file nor a token signed with this app's key "
               "(pass --secret-key or run from the app folder)", file=sys.stderr)
-        return None
-    except TokenExpired as e:
-        print(f"error: the token has expired ({e})", file=sys.stderr)
-        return None
+    except ContinuationExpired as e:
+        detail = f" ({e.__cause__})" if e.__cause__ is not None else ""
+        print(f"error: {e}{detail}", file=sys.stderr)
     except TmwebError as e:
         print(f"error: {e}", file=sys.stderr)
-        return None
-
-    async def fetch() -> bytes | None:
-        store = open_store(store_url or os.environ.get("TMWEB_STORE"), app_dir)
-        try:
-            return await store.get(td.key, once=False)
-        finally:
-            await store.close()
-
-    try:
-        data = asyncio.run(fetch())
-    except TmwebError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return None
-    if data is None:
-        print("error: nothing is stored under this token (expired or already used)", file=sys.stderr)
-    return data
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

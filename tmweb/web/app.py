@@ -21,8 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from ..lang import serialize as S
-from ..lang.code import Closure, Continuation
+from ..lang.code import Continuation
 from ..lang.errors import TurmericError
 from ..lang.machine import Machine, StepLimitExceeded, resume
 from ..lang.modules import default_roots, find_modules, module_name_for
@@ -31,10 +30,17 @@ from ..lang.values import Keyword, Struct, TMap
 from . import builtins as web_builtins
 from . import pages
 from .builtins import CURRENT, RESPONSE, RequestCtx
+from .continuations import Continuations
 from .convert import multi_to_map
-from .errors import ConfigError, StoreUnavailable
+from .errors import (
+    ConfigError,
+    ContinuationExpired,
+    ContinuationInvalid,
+    ContinuationUnloadable,
+    StoreUnavailable,
+)
 from .stores import Store, open_store
-from .tokens import TokenExpired, TokenInvalid, Tokens, redact
+from .tokens import Tokens, redact
 
 log = logging.getLogger("tmweb")
 
@@ -65,18 +71,18 @@ class App:
         self.max_body_bytes = max_body_bytes
         self.max_continuation_bytes = max_continuation_bytes
         self.max_steps = max_steps
-        self.tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir))
-        self._store: Store = (
-            store
-            if store is not None and not isinstance(store, str)
-            else open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir)
-        )
+        tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir))
+        if store is None or isinstance(store, str):
+            store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir)
         self.routes: list[tuple[str, str, Any]] = []
         import importlib
 
         for mod in imports or [m for m in os.environ.get("TMWEB_IMPORTS", "").split(",") if m]:
             importlib.import_module(mod)  # registers Python functions for the app's code
         self.rt = Runtime(roots=default_roots(self.app_dir))
+        self.continuations = Continuations(
+            store, tokens, self.rt, ttl=self.ttl, max_bytes=max_continuation_bytes
+        )
         web_builtins.install(self.rt, self)
         self.jinja = self._make_jinja()
         for path in find_modules(self.app_dir):
@@ -128,29 +134,14 @@ class App:
 
             raise user_error(f"render: template {name} not found in {os.path.join(self.app_dir, 'templates')}") from None
 
-    # -- store -----------------------------------------------------------------------
+    @property
+    def tokens(self) -> Tokens:
+        return self.continuations.tokens
+
     @property
     def store(self) -> Store:
         """Opened (and its URL checked) in __init__; it connects on first use."""
-        return self._store
-
-    async def store_put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
-        await self.store.put(key, data, ttl, once)
-
-    async def load_token_value(self, token: str) -> Any:
-        """The continuation (or function) behind a token, for `load-continuation`."""
-        from ..lang.errors import err, user_error
-
-        try:
-            td = self.tokens.check(token)
-        except TokenInvalid:
-            raise user_error("load-continuation: the token is not valid (tampered or from another server)") from None
-        except TokenExpired:
-            raise err(web_builtins.EXPIRED, "load-continuation: the token has expired") from None
-        data = await self.store.get(td.key, td.once)
-        if data is None:
-            raise err(web_builtins.EXPIRED, "load-continuation: nothing is stored under this token (expired, unknown or used)")
-        return S.deserialize(self.rt, data)
+        return self.continuations.store
 
     # -- ASGI ------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -186,32 +177,28 @@ class App:
             return Response(status_code=405, headers={"allow": "GET, POST"})
         token = request.path_params["token"]
         try:
-            td = self.tokens.check(token)
-        except TokenInvalid:
+            record = self.continuations.check(token)
+        except ContinuationInvalid:
             return self.page(request, "bad_token.html", 400)
-        except TokenExpired:
+        except ContinuationExpired:
             return self.page(request, "expired.html", 410)
         try:
             req = await self.request_value(request)
         except _TooLarge:
             return self.page(request, "too_large.html", 413, limit=self.max_body_bytes)
         try:
-            blob = await self.store.get(td.key, td.once)
+            k = await self.continuations.load(record)
         except StoreUnavailable as e:
             return self.unavailable(request, e)
-        if blob is None:
+        except ContinuationUnloadable as e:
+            log.warning("continuation %s cannot be resumed: %s", redact(token), e)
+            return self.page(request, "expired.html", 410, reason=str(e) if self.debug else None)
+        except ContinuationExpired:
             return self.page(request, "expired.html", 410)
-        try:
-            k = S.deserialize(self.rt, blob)
-        except TurmericError as e:
-            log.warning("continuation %s cannot be resumed: %s", redact(token), e.message)
-            return self.page(request, "expired.html", 410, reason=e.message if self.debug else None)
         data = req.d[Keyword("form")] if request.method == "POST" else req.d[Keyword("query")]
         if k.__class__ is Continuation:
             return await self.run(request, _RESUME, (k, data))
-        if k.__class__ is Closure:
-            return await self.run(request, k, (data,))
-        return self.page(request, "expired.html", 410)
+        return await self.run(request, k, (data,))
 
     async def request_value(self, request: Request) -> TMap:
         """The request as a Turmeric map: plain data, so it serializes with the handler."""

@@ -12,17 +12,21 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..lang import serialize as S
 from ..lang.code import ASYNC, Builtin, Closure, Continuation
-from ..lang.errors import type_error, user_error
+from ..lang.errors import err, type_error, user_error
 from ..lang.printer import pr_str
-from ..lang.values import Keyword, Struct, StructType, TMap, TVector
+from ..lang.values import Keyword, Struct, StructType, TMap
 from . import (
     hiccup,
     routes,  # noqa: F401  (registers the defroute form)
 )
 from .convert import to_python
-from .errors import ContinuationTooLarge
+from .errors import (
+    ContinuationExpired,
+    ContinuationInvalid,
+    ContinuationTooLarge,
+    ContinuationUnloadable,
+)
 
 #: Thrown by load-continuation for an expired, unknown or used token; uncaught, the app
 #: answers with the 410 page.
@@ -163,7 +167,8 @@ def continuation_url(token: Any) -> str:
 
 
 class WebBuiltins:
-    """The app-bound functions: rendering templates and storing continuations."""
+    """The app-bound functions: rendering templates and storing continuations (through
+    the app's `Continuations` service)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -184,20 +189,28 @@ class WebBuiltins:
         if ttl.__class__ is not int or ttl <= 0:
             raise type_error(f"save-continuation: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
         once = kw.get("once", False) not in (None, False)
-        data = S.serialize(self.app.rt, k)
-        if len(data) > self.app.max_continuation_bytes:
-            raise user_error(str(ContinuationTooLarge(len(data), self.app.max_continuation_bytes)))
-        token, td = self.app.tokens.new(ttl, once)
-        await self.app.store_put(td.key, data, ttl, once)
-        return token
+        try:
+            return await self.app.continuations.save(k, once=once, ttl=ttl)
+        except ContinuationTooLarge as e:
+            raise user_error(str(e)) from None
 
     async def load_continuation(self, token: Any) -> Any:
-        return await self.app.load_token_value(_str("load-continuation", token))
+        token = _str("load-continuation", token)
+        try:
+            return await self.app.continuations.load(token)
+        except ContinuationInvalid as e:
+            raise user_error(f"load-continuation: {e}") from None
+        except ContinuationUnloadable as e:
+            if e.error is not None:
+                raise e.error from None  # catchable as itself: schema-mismatch, corrupt-data...
+            raise err(EXPIRED, f"load-continuation: {e}") from None
+        except ContinuationExpired as e:
+            raise err(EXPIRED, f"load-continuation: {e}") from None
 
 
 def install(rt: Any, app: Any) -> None:
     """Give `rt` the web functions and the send/suspend family (written in Turmeric)."""
-    wb = WebBuiltins(app)
+    bound = WebBuiltins(app)
     core = rt.core
     plain = {
         "path-param": path_param,
@@ -215,12 +228,12 @@ def install(rt: Any, app: Any) -> None:
         "redirect": redirect,
         "url-for": url_for,
         "continuation-url": continuation_url,
-        "render": wb.render,
+        "render": bound.render,
     }
     for name, fn in plain.items():
         core.define(name, Builtin(name, fn))
-    core.define("save-continuation", Builtin("save-continuation", wb.save_continuation, ASYNC))
-    core.define("load-continuation", Builtin("load-continuation", wb.load_continuation, ASYNC))
+    core.define("save-continuation", Builtin("save-continuation", bound.save_continuation, ASYNC))
+    core.define("load-continuation", Builtin("load-continuation", bound.load_continuation, ASYNC))
     core.define("%defroute", Builtin("%defroute", app.add_route))
     core.define("response?", Builtin("response?", lambda v: v.__class__ is Struct and v.type is RESPONSE))
     rt.structs[RESPONSE.qualified] = RESPONSE
@@ -232,4 +245,4 @@ def install(rt: Any, app: Any) -> None:
         rt.exec_text(f.read(), core, _PRELUDE)
 
 
-__all__ = ["install", "RESPONSE", "CURRENT", "RequestCtx", "TVector"]
+__all__ = ["CURRENT", "EXPIRED", "RESPONSE", "RequestCtx", "install"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..lang.errors import TurmericError
 from ..lang.machine import HostError
 
 
@@ -31,3 +32,25 @@ class ContinuationTooLarge(TmwebError):
         )
         self.size = size
         self.limit = limit
+
+
+class ContinuationInvalid(TmwebError):
+    """The token was not made by this server (tampered, truncated, signed with an unknown
+    key). Answered with 400; the store was not touched."""
+
+
+class ContinuationExpired(TmwebError):
+    """Nothing can be resumed under this token: it is older than its time to live, or the
+    store has nothing under it (expired, unknown, or a one-shot already used). Answered
+    with 410."""
+
+
+class ContinuationUnloadable(ContinuationExpired):
+    """The stored continuation cannot be loaded by the running program (the code of one of
+    its frames changed or is gone, or the bytes are damaged). `error` is the Turmeric error
+    that says why, or None if the stored value is not a continuation. Answered with 410,
+    and logged."""
+
+    def __init__(self, message: str, error: TurmericError | None = None) -> None:
+        super().__init__(message)
+        self.error = error
