@@ -824,6 +824,37 @@ def test_a_chunked_body_without_a_length_over_the_limit_is_413(tmp_path: Path) -
     assert r.status_code == 413
 
 
+def test_a_client_that_leaves_while_sending_its_body_gets_no_answer_and_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    src = """
+    (def posts (ref 0))
+    (defroute POST "/echo" [req] (swap! posts inc) "ran")
+    (defroute GET "/posts" [req] (str (deref posts)))
+    """
+    app = make_app(tmp_path, src)
+    sent: list[Any] = []
+    scope = {
+        "type": "http", "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/echo", "raw_path": b"/echo", "root_path": "", "query_string": b"",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.1", 5000), "server": ("test", 80),
+    }  # fmt: skip
+    messages = iter(
+        [{"type": "http.request", "body": b"x=1&", "more_body": True}, {"type": "http.disconnect"}]
+    )
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent == []
+    assert TestClient(app).get("/posts").text == "0"
+
+
 RUNAWAY = """
 (defroute GET "/spin" [req] (loop [] (recur)))
 (defroute GET "/count/{n}" [req]

@@ -2,29 +2,44 @@
 
 Every request runs its handler on a fresh machine under a delimiter. `send/suspend`
 stores the rest of the handler and answers with a page; `/k/{token}` loads it back and
-resumes it with the request's data. Everything the app needs is set up in `__init__`
-(Starlette does not run a mounted app's lifespan); the store opens on first use.
+resumes it with the request's data. Continuations are saved and loaded by one
+`Continuations` service (continuations.py). Endpoints raise, and Starlette's exception
+handlers answer each error with one of tmweb's pages; two ASGI middlewares add the
+security headers and limit the request body. Everything the app needs is set up in
+`__init__` (Starlette does not run a mounted app's lifespan); the store opens on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import re
 import secrets
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    TemplateNotFound,
+    select_autoescape,
+)
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from ..lang.builtins.registry import REGISTRY
 from ..lang.code import Continuation
-from ..lang.errors import TurmericError
-from ..lang.machine import Machine, StepLimitExceeded, resume
+from ..lang.errors import TurmericError, type_error, user_error
+from ..lang.machine import Machine, StepLimitExceeded
 from ..lang.modules import default_roots, find_modules, module_name_for
+from ..lang.printer import pr_str
 from ..lang.runtime import Runtime
 from ..lang.values import Keyword, Struct, TMap
 from . import builtins as web_builtins
@@ -37,14 +52,18 @@ from .errors import (
     ContinuationExpired,
     ContinuationInvalid,
     ContinuationUnloadable,
+    RequestTooLarge,
     StoreUnavailable,
 )
+from .middleware import BodyLimit, SecurityHeaders
 from .stores import Store, open_store
 from .tokens import Tokens, redact
 
 log = logging.getLogger("tmweb")
 
-SECURITY_HEADERS = {"referrer-policy": "same-origin", "x-content-type-options": "nosniff"}
+#: The `resume` built-in: a resumed continuation runs as `(resume k data)` under a fresh
+#: delimiter, as any other call a request starts.
+RESUME = REGISTRY["resume"]
 
 
 class App:
@@ -75,10 +94,8 @@ class App:
         if store is None or isinstance(store, str):
             store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir)
         self.routes: list[tuple[str, str, Any]] = []
-        import importlib
-
-        for mod in imports or [m for m in os.environ.get("TMWEB_IMPORTS", "").split(",") if m]:
-            importlib.import_module(mod)  # registers Python functions for the app's code
+        for module in imports or [m for m in os.environ.get("TMWEB_IMPORTS", "").split(",") if m]:
+            importlib.import_module(module)  # registers Python functions for the app's code
         self.rt = Runtime(roots=default_roots(self.app_dir))
         self.continuations = Continuations(
             store, tokens, self.rt, ttl=self.ttl, max_bytes=max_continuation_bytes
@@ -89,7 +106,23 @@ class App:
             if os.sep + "templates" + os.sep in path or os.sep + "static" + os.sep in path:
                 continue
             self.rt.load_module(module_name_for(path, self.app_dir))
-        self.starlette = Starlette(debug=False, routes=self._routes())
+        self.starlette = Starlette(
+            debug=False,
+            routes=self._routes(),
+            middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+            exception_handlers=self._exception_handlers(),
+        )
+        # outside Starlette's own error middleware, so its bare 500 carries them too
+        self._asgi = SecurityHeaders(self.starlette)
+
+    @property
+    def tokens(self) -> Tokens:
+        return self.continuations.tokens
+
+    @property
+    def store(self) -> Store:
+        """Opened (and its URL checked) in __init__; it connects on first use."""
+        return self.continuations.store
 
     # -- setup -----------------------------------------------------------------------
     def add_route(self, method: Any, path: Any, fn: Any) -> None:
@@ -123,135 +156,69 @@ class App:
         return env
 
     def render_template(self, name: str, ctx: dict[str, Any]) -> str:
-        from jinja2 import TemplateNotFound
-
         # `{:next-url u}` is also `next_url` in the template: a dash is subtraction in Jinja
         ctx = {**{k.replace("-", "_"): v for k, v in ctx.items() if isinstance(k, str)}, **ctx}
         try:
             return self.jinja.get_template(name).render(**ctx)
         except TemplateNotFound:
-            from ..lang.errors import user_error
-
-            raise user_error(f"render: template {name} not found in {os.path.join(self.app_dir, 'templates')}") from None
-
-    @property
-    def tokens(self) -> Tokens:
-        return self.continuations.tokens
-
-    @property
-    def store(self) -> Store:
-        """Opened (and its URL checked) in __init__; it connects on first use."""
-        return self.continuations.store
+            folder = os.path.join(self.app_dir, "templates")
+            raise user_error(f"render: template {name} not found in {folder}") from None
 
     # -- ASGI ------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            async def send_with_headers(message: Any) -> None:
-                if message["type"] == "http.response.start":
-                    headers = list(message.get("headers", []))
-                    present = {k.lower() for k, _ in headers}
-                    for k, v in SECURITY_HEADERS.items():
-                        if k.encode() not in present:
-                            headers.append((k.encode(), v.encode()))
-                    message = {**message, "headers": headers}
-                await send(message)
-
-            await self.starlette(scope, receive, send_with_headers)
-            return
-        await self.starlette(scope, receive, send)
+        await self._asgi(scope, receive, send)
 
     def _endpoint(self, methods: dict[str, Any]) -> Any:
         async def endpoint(request: Request) -> Response:
             # Starlette answers HEAD on GET routes: run the GET handler, send no body
-            fn = methods.get(request.method) or methods["GET"]
-            try:
-                req = await self.request_value(request)
-            except _TooLarge:
-                return self.page(request, "too_large.html", 413, limit=self.max_body_bytes)
-            return await self.run(request, fn, (req,))
+            handler = methods.get(request.method) or methods["GET"]
+            return await self.run(request, handler, (await self.request_value(request),))
 
         return endpoint
 
     async def _resume_endpoint(self, request: Request) -> Response:
         if request.method == "HEAD":  # resuming has effects (and uses up one-shots)
             return Response(status_code=405, headers={"allow": "GET, POST"})
-        token = request.path_params["token"]
-        try:
-            record = self.continuations.check(token)
-        except ContinuationInvalid:
-            return self.page(request, "bad_token.html", 400)
-        except ContinuationExpired:
-            return self.page(request, "expired.html", 410)
-        try:
-            req = await self.request_value(request)
-        except _TooLarge:
-            return self.page(request, "too_large.html", 413, limit=self.max_body_bytes)
-        try:
-            k = await self.continuations.load(record)
-        except StoreUnavailable as e:
-            return self.unavailable(request, e)
-        except ContinuationUnloadable as e:
-            log.warning("continuation %s cannot be resumed: %s", redact(token), e)
-            return self.page(request, "expired.html", 410, reason=str(e) if self.debug else None)
-        except ContinuationExpired:
-            return self.page(request, "expired.html", 410)
+        record = self.continuations.check(request.path_params["token"])  # before the body
+        req = await self.request_value(request)
+        k = await self.continuations.load(record)
         data = req.d[Keyword("form")] if request.method == "POST" else req.d[Keyword("query")]
         if k.__class__ is Continuation:
-            return await self.run(request, _RESUME, (k, data))
+            return await self.run(request, RESUME, (k, data))
         return await self.run(request, k, (data,))
 
     async def request_value(self, request: Request) -> TMap:
-        """The request as a Turmeric map: plain data, so it serializes with the handler."""
+        """The request as a Turmeric map: plain data, so it serializes with the handler.
+
+        The body of a POST, PUT, PATCH or DELETE is read whole (the `BodyLimit` middleware
+        stops it at `max_body_bytes`), and a form body parsed."""
         form = TMap()
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                raise _TooLarge()
-            body = bytearray()
-            try:
-                async for chunk in request.stream():
-                    body.extend(chunk)
-                    if len(body) > self.max_body_bytes:
-                        raise _TooLarge()
-            except ClientDisconnect:
-                pass
-            request._body = bytes(body)  # Starlette reads the cached body for form()
+            await request.body()
             ctype = request.headers.get("content-type", "")
             if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
                 form = multi_to_map((await request.form()).multi_items())
-        K = Keyword
         return TMap(
             {
-                K("method"): request.method,
-                K("path"): request.url.path,
-                K("root-path"): request.scope.get("root_path", ""),
-                K("path-params"): TMap(dict(request.path_params)),
-                K("query"): multi_to_map(request.query_params.multi_items()),
-                K("headers"): TMap({k.lower(): v for k, v in request.headers.items()}),
-                K("cookies"): TMap(dict(request.cookies)),
-                K("form"): form,
+                Keyword("method"): request.method,
+                Keyword("path"): request.url.path,
+                Keyword("root-path"): request.scope.get("root_path", ""),
+                Keyword("path-params"): TMap(dict(request.path_params)),
+                Keyword("query"): multi_to_map(request.query_params.multi_items()),
+                Keyword("headers"): TMap({k.lower(): v for k, v in request.headers.items()}),
+                Keyword("cookies"): TMap(dict(request.cookies)),
+                Keyword("form"): form,
             }
         )
 
     async def run(self, request: Request, fn: Any, args: tuple[Any, ...]) -> Response:
-        """Run `fn(*args)` under a delimiter on a fresh machine; turn the result into a
-        response, and every failure into the right page."""
-        M = Machine(self.max_steps)
-        M.rt = self.rt
+        """Run `fn(*args)` under a delimiter on a fresh machine and turn the result into a
+        response. Failures propagate to the exception handlers."""
+        machine = Machine(self.max_steps)
+        machine.rt = self.rt
         ctx_token = CURRENT.set(RequestCtx(request.scope.get("root_path", "")))
         try:
-            result = await M.run_async(M.start(fn, args))
-            return self.to_response(result)
-        except TurmericError as e:
-            if e.value.__class__ is Struct and e.value.type is web_builtins.EXPIRED:
-                return self.page(request, "expired.html", 410)
-            log.error("handler error on %s %s\n%s", request.method, _safe_path(request), e.format())
-            return self.error_page(request, e)
-        except StepLimitExceeded as e:
-            log.error("handler stopped on %s %s: %s", request.method, _safe_path(request), e)
-            return self.page(request, "busy.html", 503, reason=str(e))
-        except StoreUnavailable as e:
-            return self.unavailable(request, e)
+            return self.to_response(await machine.run_async(machine.start(fn, args)))
         finally:
             CURRENT.reset(ctx_token)
 
@@ -264,36 +231,65 @@ class App:
             return Response(body, status_code=status, headers=hdrs, media_type=ctype)
         if v is None:
             return Response(status_code=204)
-        from ..lang.errors import type_error
-        from ..lang.printer import pr_str
-
         raise type_error(
             f"a handler returned {pr_str(v)[:80]}; return a string, (render ...), (html ...), "
             "(json ...), (redirect ...) or (response ...)"
         )
 
     # -- pages -----------------------------------------------------------------------
+    def _exception_handlers(self) -> dict[Any, Any]:
+        """Every error an endpoint raises, and the page that answers it."""
+        return {
+            ContinuationInvalid: self._bad_token,
+            ContinuationExpired: self._expired,
+            RequestTooLarge: self._too_large,
+            StoreUnavailable: self._unavailable,
+            StepLimitExceeded: self._busy,
+            TurmericError: self._handler_error,
+            ClientDisconnect: _no_answer,
+        }
+
     def page(self, request: Request, name: str, status: int, **ctx: Any) -> Response:
         start = (request.scope.get("root_path", "") or "") + "/"
         body = self.jinja.get_template("tmweb/" + name).render(start_url=start, status=status, **ctx)
         return HTMLResponse(body, status_code=status)
 
-    def unavailable(self, request: Request, e: Exception) -> Response:
+    async def _bad_token(self, request: Request, e: Exception) -> Response:
+        return self.page(request, "bad_token.html", 400)
+
+    async def _expired(self, request: Request, e: Exception) -> Response:
+        if isinstance(e, ContinuationUnloadable):
+            token = redact(request.path_params.get("token", ""))
+            log.warning("continuation %s cannot be resumed: %s", token, e)
+            return self.page(request, "expired.html", 410, reason=str(e) if self.debug else None)
+        return self.page(request, "expired.html", 410)
+
+    async def _too_large(self, request: Request, e: Exception) -> Response:
+        assert isinstance(e, RequestTooLarge)
+        return self.page(request, "too_large.html", 413, limit=e.limit)
+
+    async def _unavailable(self, request: Request, e: Exception) -> Response:
         log.error("store unavailable: %s", e)
         return self.page(request, "unavailable.html", 503)
 
-    def error_page(self, request: Request, e: TurmericError) -> Response:
+    async def _busy(self, request: Request, e: Exception) -> Response:
+        log.error("handler stopped on %s %s: %s", request.method, _safe_path(request), e)
+        return self.page(request, "busy.html", 503, reason=str(e))
+
+    async def _handler_error(self, request: Request, e: Exception) -> Response:
+        assert isinstance(e, TurmericError)
+        if e.value.__class__ is Struct and e.value.type is web_builtins.EXPIRED:
+            return self.page(request, "expired.html", 410)
+        log.error("handler error on %s %s\n%s", request.method, _safe_path(request), e.format())
         if not self.debug:
             return self.page(request, "error.html", 500)
         return self.page(request, "debug.html", 500, message=e.message, kind=_kind(e),
                          frames=pages.frames_with_source(e))
 
 
-class _TooLarge(Exception):
-    pass
-
-
-_RESUME = None  # set below: the `resume` built-in, started directly under a halt frame
+async def _no_answer(request: Request, e: Exception) -> None:
+    """The client went away while sending its body: nothing runs, nobody to answer."""
+    return None
 
 
 def _kind(e: TurmericError) -> str:
@@ -302,8 +298,6 @@ def _kind(e: TurmericError) -> str:
 
 
 def _safe_path(request: Request) -> str:
-    import re
-
     return re.sub(r"/k/([^/?]{8})[^/?]*", r"/k/\1…", request.url.path)
 
 
@@ -339,14 +333,3 @@ def resolve_secret_keys(secret_key: str | list[str] | None, app_dir: str) -> lis
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(key)
     return [key]
-
-
-def _install_resume() -> None:
-    from ..lang.builtins.registry import REGISTRY
-
-    global _RESUME
-    _RESUME = REGISTRY["resume"]
-    assert _RESUME.fn is resume
-
-
-_install_resume()

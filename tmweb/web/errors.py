@@ -1,4 +1,8 @@
-"""The web layer's errors: one base, each subclass carrying what its handler needs."""
+"""The web layer's errors: one base, each subclass carrying what its handler needs.
+
+The app answers each of them with one of tmweb's pages (registered as Starlette exception
+handlers in app.py), so an endpoint raises and never builds an error page itself.
+"""
 
 from __future__ import annotations
 
@@ -54,3 +58,12 @@ class ContinuationUnloadable(ContinuationExpired):
     def __init__(self, message: str, error: TurmericError | None = None) -> None:
         super().__init__(message)
         self.error = error
+
+
+class RequestTooLarge(TmwebError):
+    """The request body is over `limit` bytes (by its Content-Length or as it was read).
+    Answered with 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is over the limit of {limit:,} bytes")
+        self.limit = limit
