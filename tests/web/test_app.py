@@ -12,9 +12,8 @@ import base64
 import logging
 import re
 import textwrap
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -26,6 +25,9 @@ from tmweb.lang import register_python
 from tmweb.web.app import App
 from tmweb.web.errors import ConfigError, StoreUnavailable
 from tmweb.web.stores import open_store
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
 
 KEY = "test-secret-key"
 K_URL = re.compile(r'(?:action|href)="([^"]*/k/[^"]+)"')
@@ -699,29 +701,43 @@ def test_an_unknown_token_is_a_410_page_with_a_link_to_start_again(tmp_path: Pat
     assert '<a class="button" href="/">Start again</a>' in r.text
 
 
-def test_an_expired_continuation_is_410(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("later", "calls"),
+    [
+        # itsdangerous counts whole seconds: the token is 1 s old, within its TTL, and
+        # the store has expired the continuation
+        (1.5, ["get"]),
+        # the token is 2 s old: expired by itself, the store is not asked
+        (2.5, []),
+    ],
+)
+def test_an_expired_continuation_is_410(
+    tmp_path: Path, clock: FakeClock, later: float, calls: list[str]
+) -> None:
     folder = write_app(tmp_path / "app", ADD, ASK)
-    store = CountingStore(open_store(None, str(folder)))
-    client = TestClient(App(str(folder), store=store, secret_key=KEY, ttl=1))
+    store = CountingStore(open_store(None, str(folder), clock))
+    client = TestClient(App(str(folder), store=store, secret_key=KEY, ttl=1, clock=clock))
     url = k_url(client.get("/add").text)
-    time.sleep(1.5)
+    clock.advance(later)
     store.calls.clear()
     r = client.post(url, data={"n": "1"})
     assert r.status_code == 410
     assert "expired" in r.text
     assert 'href="/"' in r.text
-    assert [c for c, _ in store.calls] in ([], ["get"])
+    assert [c for c, _ in store.calls] == calls
 
 
-def test_a_save_continuation_ttl_overrides_the_apps(tmp_path: Path) -> None:
+def test_a_save_continuation_ttl_overrides_the_apps(tmp_path: Path, clock: FakeClock) -> None:
     src = """
     (defroute GET "/" [req]
       (def f (send/suspend (fn [k] (html [:a {:href k} "go"])) :ttl 1))
       "resumed")
     """
-    client = TestClient(make_app(tmp_path, src, ttl=3600))
+    client = TestClient(make_app(tmp_path, src, ttl=3600, clock=clock))
     url = k_url(client.get("/").text)
-    time.sleep(1.5)
+    clock.advance(0.5)
+    assert client.get(url).text == "resumed"
+    clock.advance(1.0)
     assert client.get(url).status_code == 410
 
 

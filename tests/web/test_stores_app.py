@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from starlette.testclient import TestClient
 
 from tmweb.web.app import App
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
 
 KEY = "stores-test-key"
 K_URL = re.compile(r'(?:action|href)="([^"]*/k/[^"]+)"')
@@ -73,21 +76,26 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest) -> str | None:
-    """None is the embedded SQLite default; "redis" a flushed database of the test Redis."""
+def store_url(request: pytest.FixtureRequest, clock: FakeClock) -> str | None:
+    """None is the embedded SQLite default; "redis" a flushed database of the test Redis,
+    whose TTLs follow `clock`."""
     if request.param == "sqlite":
         return None
-    return request.getfixturevalue("redis_url")
+    url = request.getfixturevalue("redis_url")
+    clock.follow(url)
+    return url
 
 
-def make_client(folder: Path, store_url: str | None) -> TestClient:
+def make_client(folder: Path, store_url: str | None, clock: FakeClock | None = None) -> TestClient:
     """A client of a fresh App; use it in a `with` block, so it keeps one event loop."""
-    return TestClient(App(str(folder), store=store_url, secret_key=KEY), follow_redirects=False)
+    kw = {} if clock is None else {"clock": clock}
+    app = App(str(folder), store=store_url, secret_key=KEY, **kw)
+    return TestClient(app, follow_redirects=False)
 
 
 @pytest.fixture
-def client(folder: Path, store_url: str | None) -> Iterator[TestClient]:
-    with make_client(folder, store_url) as client:
+def client(folder: Path, store_url: str | None, clock: FakeClock) -> Iterator[TestClient]:
+    with make_client(folder, store_url, clock) as client:
         yield client
 
 
@@ -130,9 +138,11 @@ def test_an_unknown_token_is_410(client: TestClient, folder: Path) -> None:
     assert client.get(f"/k/{token}").status_code == 410
 
 
-def test_a_continuation_expires_after_its_ttl(client: TestClient) -> None:
+def test_a_continuation_expires_after_its_ttl(client: TestClient, clock: FakeClock) -> None:
     url = k_url(client.get("/short").text)
-    time.sleep(1.5)
+    clock.advance(0.5)
+    assert client.get(url).text == "resumed"
+    clock.advance(1.0)  # the token is 1 s old, within its TTL: the store has expired it
     assert client.get(url).status_code == 410
 
 

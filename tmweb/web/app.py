@@ -16,6 +16,8 @@ import logging
 import os
 import re
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import (
@@ -67,7 +69,12 @@ RESUME = REGISTRY["resume"]
 
 
 class App:
-    """An ASGI app for the tmweb app in `app_dir`."""
+    """An ASGI app for the tmweb app in `app_dir`.
+
+    `clock` (seconds since the epoch, `time.time` by default) is the time tokens are signed
+    and checked with, and that the embedded SQLite store expires rows by; tests pass a fake
+    one to let continuations expire without waiting.
+    """
 
     def __init__(
         self,
@@ -81,6 +88,7 @@ class App:
         max_continuation_bytes: int = 1 << 20,
         max_steps: int = 10_000_000,
         imports: list[str] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app_dir = os.path.abspath(app_dir)
         if not os.path.isdir(self.app_dir):
@@ -90,9 +98,9 @@ class App:
         self.max_body_bytes = max_body_bytes
         self.max_continuation_bytes = max_continuation_bytes
         self.max_steps = max_steps
-        tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir))
+        tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir), clock=clock)
         if store is None or isinstance(store, str):
-            store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir)
+            store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir, clock=clock)
         self.routes: list[tuple[str, str, Any]] = []
         for module in imports or [m for m in os.environ.get("TMWEB_IMPORTS", "").split(",") if m]:
             importlib.import_module(module)  # registers Python functions for the app's code
