@@ -8,6 +8,6 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("tmweb.lang._decode", ["tmweb/lang/_decode.c"], optional=True),
+        Extension("tmweb.lang.serial._decode", ["tmweb/lang/serial/_decode.c"], optional=True),
     ]
 )

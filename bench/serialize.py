@@ -45,10 +45,13 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
 from bench.docsection import machine_info, write_section  # noqa: E402
-from tmweb.lang import Runtime, TurmericError  # noqa: E402
-from tmweb.lang import serial_tree_read as TR  # noqa: E402
-from tmweb.lang import serialize as S  # noqa: E402
+from tmweb.lang import (  # noqa: E402
+    Runtime,
+    TurmericError,
+    serial,  # noqa: E402
+)
 from tmweb.lang.code import BASE, CLO, PC, Closure, Continuation  # noqa: E402
+from tmweb.lang.serial import format2_read  # noqa: E402
 from tmweb.lang.values import TVector  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -165,12 +168,12 @@ def best_per_call(fn: Callable[[], Any], repeat: int) -> float:
 
 def pure_python(fn: Callable[[], Any], repeat: int) -> float:
     """`best_per_call` with format 2 read by msgpack's Unpacker instead of the C decoder."""
-    saved = TR.DECODE
-    TR.DECODE = None
+    saved = format2_read.DECODE
+    format2_read.DECODE = None
     try:
         return best_per_call(fn, repeat)
     finally:
-        TR.DECODE = saved
+        format2_read.DECODE = saved
 
 
 Row = tuple[int, float, float, int, float, float, int, float, float, float]
@@ -186,8 +189,8 @@ def run(repeat: int) -> tuple[list[Row], dict[str, int]]:
     for depth in DEPTHS:
         k = rt.machine.apply(capture, (depth,))
         assert isinstance(k, Continuation) and len(k.frames) == depth, k
-        data = S.serialize(rt, k)
-        back = S.deserialize(rt, data)
+        data = serial.serialize(rt, k)
+        back = serial.deserialize(rt, data)
         expected = rt.machine.apply(k, (7,))
         if repr(rt.machine.apply(back, (7,))) != repr(expected):
             raise SystemExit(f"depth {depth}: the loaded continuation gives another answer")
@@ -195,13 +198,13 @@ def run(repeat: int) -> tuple[list[Row], dict[str, int]]:
         packed = msgpack.packb(frames, use_bin_type=True)
         assert msgpack.unpackb(packed, use_list=False) is not None
 
-        assert S.format_of(data) == 2, "serialize wrote format 1"
-        graph = S.serialize_graph(rt, k)
-        t_ser = best_per_call(lambda k=k: S.serialize(rt, k), repeat)
-        t_de = best_per_call(lambda data=data: S.deserialize(rt, data), repeat)
-        t_de_py = pure_python(lambda data=data: S.deserialize(rt, data), repeat)
-        t_ser1 = best_per_call(lambda k=k: S.serialize_graph(rt, k), repeat)
-        t_de1 = best_per_call(lambda graph=graph: S.deserialize(rt, graph), repeat)
+        assert serial.format_of(data) == 2, "serialize wrote format 1"
+        graph = serial.serialize_format1(rt, k)
+        t_ser = best_per_call(lambda k=k: serial.serialize(rt, k), repeat)
+        t_de = best_per_call(lambda data=data: serial.deserialize(rt, data), repeat)
+        t_de_py = pure_python(lambda data=data: serial.deserialize(rt, data), repeat)
+        t_ser1 = best_per_call(lambda k=k: serial.serialize_format1(rt, k), repeat)
+        t_de1 = best_per_call(lambda graph=graph: serial.deserialize(rt, graph), repeat)
         t_pack = best_per_call(
             lambda frames=frames: msgpack.packb(frames, use_bin_type=True), repeat
         )
@@ -228,14 +231,14 @@ def sizes(rt: Runtime) -> dict[str, int]:
     out: dict[str, int] = {}
     m = rt.module("bench_seed")
     rt.eval_text(SEED_EXAMPLE, m, "seed.tm")
-    out["(+ 1 _)"] = len(S.serialize(rt, m.cells["saved"].value))
+    out["(+ 1 _)"] = len(serial.serialize(rt, m.cells["saved"].value))
 
     deep = rt.modules["bench_serialize"].cells["capture-deep"].value
     k = rt.machine.apply(deep, (50,))
     assert len(k.frames) == 50, k
-    out["deep50"] = len(S.serialize(rt, k))
+    out["deep50"] = len(serial.serialize(rt, k))
     k5 = rt.machine.apply(rt.modules["bench_serialize"].cells["capture"].value, (50,))
-    out["deep50-locals"] = len(S.serialize(rt, k5))
+    out["deep50-locals"] = len(serial.serialize(rt, k5))
 
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -244,7 +247,7 @@ def sizes(rt: Runtime) -> dict[str, int]:
             d = rt.module("bench_dataset")
             rt.eval_text(SEED_DATASET + "(analyze-large-dataset (range 3500))", d, "dataset.tm")
             out["checkpoint-999"] = os.path.getsize("checkpoint-999.bin")
-            loaded = S.deserialize(rt, Path("checkpoint-999.bin").read_bytes())
+            loaded = serial.deserialize(rt, Path("checkpoint-999.bin").read_bytes())
             out["checkpoint-999-frames"] = len(loaded.frames)
         except TurmericError as e:
             raise SystemExit(f"dataset example failed: {e.format()}") from None
@@ -274,7 +277,7 @@ def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
         "version; each frame also keeps the parameter and the not-yet-bound slot of the "
         "pending call), read with "
         + ("tmweb's C decoder (`tmweb/lang/_decode.c`, built by `pip install`)"
-           if TR._decode is not None else "msgpack's Unpacker (the C decoder is not built here)")
+           if format2_read._decode is not None else "msgpack's Unpacker (the C decoder is not built here)")
         + "; the last column reads with msgpack's Unpacker, what a machine without a C "
         "compiler uses (`TMWEB_PURE_PYTHON=1`). Floor: `msgpack.packb` / `unpackb` of a list "
         "of plain tuples "

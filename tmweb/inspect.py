@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .lang import serialize as S
+from .lang import serial
 from .lang.code import PC, Continuation, frame_code, frame_slots
 from .lang.errors import TurmericError
 from .lang.printer import pr_str
@@ -22,7 +22,7 @@ def short(v: Any, width: int = SHORT) -> str:
 
 def describe(data: bytes, rt: Any) -> str:
     """A readable report of a serialized value: envelope, frames (top first), sizes."""
-    lay = S.layout(data)
+    lay = serial.layout(data)
     parts = ", ".join(f"{name} {n}" for name, n in lay.parts)
     out = [
         f"format:          {lay.format}",
@@ -35,7 +35,7 @@ def describe(data: bytes, rt: Any) -> str:
     value: Any = None
     note = ""
     try:
-        value = S.deserialize(rt, data)
+        value = serial.deserialize(rt, data)
     except TurmericError as e:
         note = f"(cannot load with the current code: {e.message})"
     if lay.frames is not None:

@@ -79,10 +79,10 @@ def rt() -> Runtime:
 
 
 def decoders() -> list[tuple[str, Any]]:
-    """The format-2 decoders to run tests under, as (id, value for serial_tree_read.DECODE):
+    """The format-2 decoders to run tests under, as (id, value for format2_read.DECODE):
     the C decoder where it was built (test_decode.py fails in CI when it was not), and
     msgpack's Unpacker (DECODE = None), what a machine without a C compiler uses."""
-    from tmweb.lang import serial_tree_read as TR
+    from tmweb.lang.serial import format2_read
 
-    built = [("c", TR._decode.decode)] if TR._decode is not None else []
+    built = [("c", format2_read._decode.decode)] if format2_read._decode is not None else []
     return [*built, ("py", None)]

@@ -1,4 +1,4 @@
-"""The optional C decoder of format 2 (tmweb/lang/_decode.c).
+"""The optional C decoder of format 2 (tmweb/lang/serial/_decode.c).
 
 The reader uses it whenever it is built, so `decode` must read what msgpack's Unpacker reads
 with the reader's options and refuse what it refuses, and `fill` must build the frames
@@ -21,17 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgpack import ExtType, Timestamp
 
-from tmweb.lang import Runtime
-from tmweb.lang import serial_tree_read as TR
-from tmweb.lang import serialize as S
+from tmweb.lang import Runtime, serial
 from tmweb.lang.code import Continuation
+from tmweb.lang.serial import format2_read
 from tmweb.lang.values import TVector
 
 try:
-    from tmweb.lang import _decode
+    from tmweb.lang.serial import _decode
 except ImportError as e:  # pragma: no cover - the environment decides
     _decode = None  # type: ignore[assignment]
-    _WHY = f"tmweb.lang._decode is NOT BUILT ({e}), the C decoder is UNTESTED: pip install -e ."
+    _WHY = f"tmweb.lang.serial._decode is NOT BUILT ({e}), the C decoder is UNTESTED: pip install -e ."
 else:
     _WHY = ""
 
@@ -50,7 +49,7 @@ def test_the_c_decoder_is_built() -> None:
     if _decode is None and os.environ.get("CI") != "true":
         pytest.skip(_WHY)
     assert _decode is not None, _WHY
-    assert TR._decode is _decode and TR._fill is _decode.fill
+    assert format2_read._decode is _decode and format2_read._fill is _decode.fill
 
 
 class Boom(Exception):
@@ -79,7 +78,7 @@ def unpack(data: bytes, ext_hook: Any, list_hook: Any) -> Any:
     """msgpack's answer, with the reader's options (max_array_len as in `_Reader.unpacker`)."""
     up = msgpack.Unpacker(
         ext_hook=ext_hook, list_hook=list_hook, raw=False, max_map_len=0, timestamp=1,
-        object_pairs_hook=TR._no_map, max_array_len=len(data),
+        object_pairs_hook=format2_read._no_map, max_array_len=len(data),
     )  # fmt: skip  (max_map_len=0 lets an empty map through: _no_map refuses it too)
     up.feed(data)
     v = up.unpack()
@@ -359,9 +358,9 @@ class Captured:
     """A real continuation, its format-2 bytes, and a reader holding their code table."""
 
     def __init__(self, rt: Runtime, k: Continuation) -> None:
-        self.rt, self.k, self.data = rt, k, S.serialize(rt, k)
+        self.rt, self.k, self.data = rt, k, serial.serialize(rt, k)
         self.start = 9 + int.from_bytes(self.data[5:9], "big")
-        self.reader = TR._Reader(rt)
+        self.reader = format2_read._Reader(rt)
         self.reader.code_table(self.data[: self.start])
         self.infos = self.reader.infos
 
@@ -415,7 +414,7 @@ def test_a_read_continuation_resumes_as_the_original(caps: dict[str, Captured], 
         k = object.__new__(Continuation)
         assert _decode.fill(k, c.payload(), c.infos) is True
         assert c.rt.machine.apply(k, (7,)) == want
-    assert c.rt.machine.apply(S.deserialize(c.rt, c.data), (7,)) == want
+    assert c.rt.machine.apply(serial.deserialize(c.rt, c.data), (7,)) == want
 
 
 _CLO = object()  # stands for the frame's own closure: the one fill would set

@@ -19,12 +19,9 @@ from typing import Any
 import pytest
 from conftest import decoders
 
-from tmweb.lang import Runtime, TurmericError, pr_str
-from tmweb.lang import serial_graph as G
-from tmweb.lang import serial_tree as T
-from tmweb.lang import serial_tree_read as TR
-from tmweb.lang import serialize as S
+from tmweb.lang import Runtime, TurmericError, pr_str, serial
 from tmweb.lang.code import CLO, Builtin, Closure, Continuation
+from tmweb.lang.serial import format1_write, format2_read, format2_write
 from tmweb.lang.values import Ref, Struct, equal
 
 _fresh = itertools.count(1)
@@ -39,7 +36,7 @@ def ev(rt: Runtime, src: str) -> Any:
 
 
 def rt_trip(rt: Runtime, v: Any) -> Any:
-    return S.deserialize(rt, S.serialize(rt, v))
+    return serial.deserialize(rt, serial.serialize(rt, v))
 
 
 def kind(e: TurmericError) -> str | None:
@@ -58,17 +55,17 @@ def call(rt: Runtime, f: Any, *args: Any) -> Any:
 
 def load_error(rt: Runtime, data: Any) -> TurmericError:
     with pytest.raises(TurmericError) as info:
-        S.deserialize(rt, data)
+        serial.deserialize(rt, data)
     return info.value
 
 
-MODES = [(T.FORMAT, name, decode) for name, decode in decoders()] + [(G.FORMAT, "", None)]
+MODES = [(format2_write.FORMAT, name, decode) for name, decode in decoders()] + [(format1_write.FORMAT, "", None)]
 
 
 @pytest.fixture(
     scope="module",
     params=MODES,
-    ids=[f"tree-{name}" if f == T.FORMAT else "graph" for f, name, _ in MODES],
+    ids=[f"tree-{name}" if f == format2_write.FORMAT else "graph" for f, name, _ in MODES],
     autouse=True,
 )
 def fmt(request: pytest.FixtureRequest) -> Iterator[int]:
@@ -77,13 +74,13 @@ def fmt(request: pytest.FixtureRequest) -> Iterator[int]:
     `serialize` writes when format 2 cannot be used)."""
     fmt, _, decode = request.param
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(TR, "DECODE", decode)
-        if fmt == G.FORMAT:
+        mp.setattr(format2_read, "DECODE", decode)
+        if fmt == format1_write.FORMAT:
 
             def never(*args: Any) -> bytes:
-                raise T.Fallback
+                raise format2_write.Fallback
 
-            mp.setattr(T, "write", never)
+            mp.setattr(format2_write, "write", never)
         yield fmt
 
 
@@ -310,9 +307,9 @@ def test_top_level_and_prelude_functions_round_trip(rt: Runtime) -> None:
 def test_builtin_round_trip_by_name(rt: Runtime) -> None:
     inc = ev(rt, "inc")
     assert isinstance(inc, Builtin)
-    data = S.serialize(rt, inc)
+    data = serial.serialize(rt, inc)
     assert b"core.inc" in data
-    w = S.deserialize(rt, data)
+    w = serial.deserialize(rt, data)
     assert w is inc  # built-ins are code: resolved by stable name, not copied
     assert ev(rt, "((deserialize (serialize inc)) 41)") == 42
     assert ev(rt, "((deserialize (serialize +)) 1 2 3)") == 6
@@ -742,10 +739,10 @@ def test_resource_serializable_continuation_loaded_in_another_runtime(
     d2 = tmp_path / "r"
     w = Runtime(roots=[str(d1)])
     w.load_file(str(write(d1, "fhmod.tm", text)))
-    data = S.serialize(w, call(w, w.modules["fhmod"].cells["start"].value))
+    data = serial.serialize(w, call(w, w.modules["fhmod"].cells["start"].value))
     write(d2, "fhmod.tm", text)
     r = Runtime(roots=[str(d2)])
-    k = S.deserialize(r, data)
+    k = serial.deserialize(r, data)
     # re-opened by path: reading starts again at the first line
     assert pr_str(call(r, k, 7)) == '[7 "first"]'
 
@@ -874,7 +871,7 @@ def test_version_unchanged_by_comments_and_whitespace(tmp_path: Path) -> None:
     b = load_app(tmp_path / "b", APP_REFORMATTED)
     for sym in ("app.f", "app.helper", "app.unrelated", "app.start", "app.start~fn#1"):
         assert a.codes[sym].version == b.codes[sym].version, sym
-    assert S.program_version(a) == S.program_version(b)
+    assert serial.program_version(a) == serial.program_version(b)
 
 
 def test_version_changed_by_body(tmp_path: Path) -> None:
@@ -882,7 +879,7 @@ def test_version_changed_by_body(tmp_path: Path) -> None:
     b = load_app(tmp_path / "b", APP_BODY_CHANGED)
     assert a.codes["app.f"].version != b.codes["app.f"].version
     assert a.codes["app.helper"].version == b.codes["app.helper"].version
-    assert S.program_version(a) != S.program_version(b)
+    assert serial.program_version(a) != serial.program_version(b)
 
 
 def test_version_unchanged_by_edits_to_other_functions(tmp_path: Path) -> None:
@@ -907,14 +904,14 @@ def test_current_version_is_program_version(rt: Runtime) -> None:
     m = rt.module(f"t_ser_{next(_fresh)}")
     rt.eval_text("(defn vf [] (current-version))", m)
     v = call(rt, m.cells["vf"].value)
-    assert isinstance(v, str) and v == S.program_version(rt)
+    assert isinstance(v, str) and v == serial.program_version(rt)
 
 
 def _write_app_continuation(tmp_path: Path) -> tuple[bytes, str]:
     w = load_app(tmp_path / "writer", APP)
     k = call(w, w.modules["app"].cells["start"].value, 10)
-    data = S.serialize(w, k)
-    return data, S.program_version(w)
+    data = serial.serialize(w, k)
+    return data, serial.program_version(w)
 
 
 @pytest.mark.parametrize(
@@ -924,7 +921,7 @@ def test_continuation_loads_in_another_runtime(tmp_path: Path, text: str) -> Non
     data, _ = _write_app_continuation(tmp_path)
     r = Runtime(roots=[str(tmp_path / "reader")])
     write(tmp_path / "reader", "app.tm", text)
-    k = S.deserialize(r, data)
+    k = serial.deserialize(r, data)
     assert call(r, k, 5) == 11 + 110 + 5
     assert call(r, k, 0) == 121
 
@@ -940,10 +937,10 @@ def test_edit_to_a_pending_callee_is_not_a_mismatch(tmp_path: Path) -> None:
     """k is `(+ 11 (helper _))`: helper is called after the capture point; editing helper
     (not g) leaves the continuation loadable, and the resumed run calls the new helper."""
     w = load_app(tmp_path / "writer", CALLER)
-    data = S.serialize(w, call(w, w.modules["app"].cells["start"].value, 10))
+    data = serial.serialize(w, call(w, w.modules["app"].cells["start"].value, 10))
     r = Runtime(roots=[str(tmp_path / "reader")])
     write(tmp_path / "reader", "app.tm", CALLER.replace("(* x 2)", "(* x 3)"))
-    k = S.deserialize(r, data)
+    k = serial.deserialize(r, data)
     assert call(r, k, 5) == 11 + 15
 
 
@@ -954,7 +951,7 @@ def test_changed_function_is_schema_mismatch(tmp_path: Path) -> None:
     e = load_error(r, data)
     assert kind(e) == "schema-mismatch", e.format()
     assert fields(e) == ("app.f", writer_version)
-    assert writer_version != S.program_version(r)
+    assert writer_version != serial.program_version(r)
 
 
 def test_schema_mismatch_is_catchable_in_turmeric(tmp_path: Path) -> None:
@@ -994,7 +991,7 @@ def test_module_loaded_for_code_runs_only_definitions(tmp_path: Path) -> None:
     assert marker.exists()  # the writer ran its main file
     marker.unlink()
     r = Runtime(roots=[str(tmp_path / "writer")])  # the same folder, loaded again
-    k = S.deserialize(r, data)
+    k = serial.deserialize(r, data)
     assert not marker.exists()
     assert call(r, k, 0) == 121
     assert "app" in r.modules
@@ -1003,7 +1000,7 @@ def test_module_loaded_for_code_runs_only_definitions(tmp_path: Path) -> None:
 def _write_app_continuation_from(tmp_path: Path, text: str) -> tuple[bytes, str]:
     w = load_app(tmp_path / "writer", text)
     k = call(w, w.modules["app"].cells["start"].value, 10)
-    return S.serialize(w, k), S.program_version(w)
+    return serial.serialize(w, k), serial.program_version(w)
 
 
 SEED_DATASET = """
@@ -1044,7 +1041,7 @@ def test_dataset_checkpoint_resumes_in_another_runtime(
         (work / n).unlink()
 
     r = Runtime(roots=[str(app)])
-    k = S.deserialize(r, first["checkpoint-999.bin"])
+    k = serial.deserialize(r, first["checkpoint-999.bin"])
     assert isinstance(k, Continuation)
     assert not (work / "checkpoint-1999.bin").exists()  # loading ran no top-level form
     call(r, k, None)
@@ -1070,13 +1067,13 @@ def sample(rt: Runtime, fmt: int) -> bytes:
 
 
 def test_sample_is_valid(rt: Runtime, sample: bytes, fmt: int) -> None:
-    assert S.format_of(sample) == fmt
-    assert isinstance(S.deserialize(rt, sample), Continuation)
+    assert serial.format_of(sample) == fmt
+    assert isinstance(serial.deserialize(rt, sample), Continuation)
 
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"T", b"TMK", G.MAGIC, T.MAGIC, T.MAGIC + b"\x01", b"\x00" * 16, b"hello world", b"PK\x03\x04zipfile"],
+    [b"", b"T", b"TMK", format1_write.MAGIC, format2_write.MAGIC, format2_write.MAGIC + b"\x01", b"\x00" * 16, b"hello world", b"PK\x03\x04zipfile"],
     ids=repr,
 )
 def test_not_ours_is_corrupt(rt: Runtime, data: bytes) -> None:
@@ -1116,7 +1113,7 @@ def test_every_flipped_byte_is_a_value_or_a_turmeric_error(rt: Runtime, sample: 
             bad = bytearray(sample)
             bad[i] ^= mask
             try:
-                S.deserialize(rt, bytes(bad))
+                serial.deserialize(rt, bytes(bad))
             except TurmericError as e:
                 assert kind(e) in {"corrupt-data", "missing-function", "schema-mismatch"}, (
                     e.format()
@@ -1143,7 +1140,7 @@ def test_corrupt_data_is_catchable_in_turmeric(rt: Runtime) -> None:
 
 def test_spec_example_continuation_is_small(rt: Runtime) -> None:
     k = ev(rt, "(def saved nil) (def result (+ 1 (cloneable-shift [k] (set! saved k) 10))) saved")
-    data = S.serialize(rt, k)
+    data = serial.serialize(rt, k)
     assert len(data) < 200, len(data)
 
 
@@ -1155,7 +1152,7 @@ def test_code_symbols_appear_once_per_envelope(rt: Runtime) -> None:
     k = ev(rt, src)
     assert len(k.frames) >= 50
     assert {f[CLO].code.symbol for f in k.frames} == {k.frames[0][CLO].code.symbol}
-    data = S.serialize(rt, k)
+    data = serial.serialize(rt, k)
     sym = k.frames[0][CLO].code.symbol.encode()
     assert data.count(sym) == 1
     assert data.count(k.frames[0][CLO].code.version.encode()) == 1

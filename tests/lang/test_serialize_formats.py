@@ -22,13 +22,9 @@ import msgpack
 import pytest
 from msgpack import ExtType
 
-from tmweb.lang import Runtime, TurmericError, pr_str, register_python
-from tmweb.lang import serial_common as C
-from tmweb.lang import serial_graph as G
-from tmweb.lang import serial_tree as T
-from tmweb.lang import serial_tree_read as TR
-from tmweb.lang import serialize as S
+from tmweb.lang import Runtime, TurmericError, pr_str, register_python, serial
 from tmweb.lang.code import Closure, Continuation
+from tmweb.lang.serial import common, format1_write, format2_read, format2_write
 from tmweb.lang.values import TVector
 
 _fresh = itertools.count(1)
@@ -44,7 +40,7 @@ def kind(e: TurmericError) -> str | None:
 
 def load_error(rt: Runtime, data: Any) -> TurmericError:
     with pytest.raises(TurmericError) as info:
-        S.deserialize(rt, data)
+        serial.deserialize(rt, data)
     return info.value
 
 
@@ -74,17 +70,17 @@ def k(rt: Runtime) -> Continuation:
 
 
 def test_a_continuation_is_written_in_format_2(rt: Runtime, k: Continuation) -> None:
-    data = S.serialize(rt, k)
-    assert S.format_of(data) == T.FORMAT and data.startswith(T.MAGIC)
-    assert data[4] & T.K_CONT
-    back = S.deserialize(rt, data)
+    data = serial.serialize(rt, k)
+    assert serial.format_of(data) == format2_write.FORMAT and data.startswith(format2_write.MAGIC)
+    assert data[4] & format2_write.K_CONT
+    back = serial.deserialize(rt, data)
     assert call(rt, back, 10) == call(rt, k, 10)
 
 
 def test_format_1_bytes_still_load(rt: Runtime, k: Continuation) -> None:
-    data = S.serialize_graph(rt, k)
-    assert S.format_of(data) == G.FORMAT and data.startswith(G.MAGIC)
-    assert call(rt, S.deserialize(rt, data), 10) == call(rt, k, 10)
+    data = serial.serialize_format1(rt, k)
+    assert serial.format_of(data) == format1_write.FORMAT and data.startswith(format1_write.MAGIC)
+    assert call(rt, serial.deserialize(rt, data), 10) == call(rt, k, 10)
 
 
 VALUES = [
@@ -97,9 +93,9 @@ VALUES = [
 @pytest.mark.parametrize("src", VALUES)
 def test_both_formats_load_to_the_same_value(rt: Runtime, src: str) -> None:
     v = ev(rt, src)
-    tree, graph = S.serialize(rt, v), S.serialize_graph(rt, v)
-    assert S.format_of(tree) == T.FORMAT
-    assert pr_str(S.deserialize(rt, tree)) == pr_str(S.deserialize(rt, graph)) == pr_str(v)
+    tree, graph = serial.serialize(rt, v), serial.serialize_format1(rt, v)
+    assert serial.format_of(tree) == format2_write.FORMAT
+    assert pr_str(serial.deserialize(rt, tree)) == pr_str(serial.deserialize(rt, graph)) == pr_str(v)
 
 
 def nested(rt: Runtime, depth: int) -> Any:
@@ -108,32 +104,32 @@ def nested(rt: Runtime, depth: int) -> Any:
 
 
 def test_nesting_up_to_the_limit_stays_in_format_2(rt: Runtime) -> None:
-    v = nested(rt, T.MAX_NEST)
-    data = S.serialize(rt, v)
-    assert S.format_of(data) == T.FORMAT
-    assert pr_str(S.deserialize(rt, data)) == pr_str(v)
+    v = nested(rt, format2_write.MAX_NEST)
+    data = serial.serialize(rt, v)
+    assert serial.format_of(data) == format2_write.FORMAT
+    assert pr_str(serial.deserialize(rt, data)) == pr_str(v)
 
 
 def test_deeper_nesting_falls_back_to_format_1(rt: Runtime) -> None:
-    v = nested(rt, T.MAX_NEST + 1)
-    data = S.serialize(rt, v)
-    assert S.format_of(data) == G.FORMAT
-    assert pr_str(S.deserialize(rt, data)) == pr_str(v)
+    v = nested(rt, format2_write.MAX_NEST + 1)
+    data = serial.serialize(rt, v)
+    assert serial.format_of(data) == format1_write.FORMAT
+    assert pr_str(serial.deserialize(rt, data)) == pr_str(v)
 
 
 def test_a_cycle_through_a_ref_stays_in_format_2(rt: Runtime) -> None:
     r = ev(rt, "(def r (ref nil)) (ref-set! r [1 r]) r")
-    data = S.serialize(rt, r)
-    assert S.format_of(data) == T.FORMAT
-    w = S.deserialize(rt, data)
+    data = serial.serialize(rt, r)
+    assert serial.format_of(data) == format2_write.FORMAT
+    w = serial.deserialize(rt, data)
     assert w.value.items[1] is w
 
 
 def test_a_cycle_through_a_vector_falls_back_to_format_1(rt: Runtime) -> None:
     v = ev(rt, "(def r (ref nil)) (def v [1 r]) (ref-set! r v) v")
-    data = S.serialize(rt, v)
-    assert S.format_of(data) == G.FORMAT
-    w = S.deserialize(rt, data)
+    data = serial.serialize(rt, v)
+    assert serial.format_of(data) == format1_write.FORMAT
+    w = serial.deserialize(rt, data)
     # the cycle through the ref is kept; the vector comes back as two equal vectors
     r2 = w.items[1]
     assert r2.value.items[1] is r2 and r2.value.items[0] == 1
@@ -141,16 +137,16 @@ def test_a_cycle_through_a_vector_falls_back_to_format_1(rt: Runtime) -> None:
 
 def test_shared_vectors_are_numbered_arrays(rt: Runtime) -> None:
     v = ev(rt, "(def inner [1 2]) (def m {:a inner}) [inner m inner [inner]]")
-    data = S.serialize(rt, v)
-    assert S.format_of(data) == T.FORMAT and data[4] & T.K_AREFS
-    w = S.deserialize(rt, data)
+    data = serial.serialize(rt, v)
+    assert serial.format_of(data) == format2_write.FORMAT and data[4] & format2_write.K_AREFS
+    w = serial.deserialize(rt, data)
     inner = w.items[0]
     assert w.items[2] is inner and w.items[1].get(rt.eval_text(":a", rt.module("kw"))) is inner
     assert w.items[3].items[0] is inner
 
 
 def test_unshared_values_do_not_number_arrays(rt: Runtime, k: Continuation) -> None:
-    assert not S.serialize(rt, k)[4] & T.K_AREFS
+    assert not serial.serialize(rt, k)[4] & format2_write.K_AREFS
 
 
 def test_an_instance_for_a_struct_is_written_in_format_2() -> None:
@@ -160,9 +156,9 @@ def test_an_instance_for_a_struct_is_written_in_format_2() -> None:
         "(deserialize [v] (pt (first v) (second v)))) (def p (pt 1 2)) [p p]",
         r.module("hooked"),
     )
-    data = S.serialize(r, v)
-    assert S.format_of(data) == T.FORMAT and b"hooked.pt" in data
-    w = S.deserialize(r, data)
+    data = serial.serialize(r, v)
+    assert serial.format_of(data) == format2_write.FORMAT and b"hooked.pt" in data
+    w = serial.deserialize(r, data)
     assert pr_str(w) == "[(pt 1 2) (pt 1 2)]" and w.items[0] is w.items[1]
 
 
@@ -172,9 +168,9 @@ def test_an_instance_for_a_native_type_makes_serialize_write_format_1() -> None:
         '(instance Serializable int64 (serialize [n] (str n)) (deserialize [s] (count s))) [7 "a"]',
         r.module("hooked_int"),
     )
-    data = S.serialize(r, v)
-    assert S.format_of(data) == G.FORMAT  # msgpack writes ints itself: format 2 cannot hook them
-    assert pr_str(S.deserialize(r, data)) == '[1 "a"]'
+    data = serial.serialize(r, v)
+    assert serial.format_of(data) == format1_write.FORMAT  # msgpack writes ints itself: format 2 cannot hook them
+    assert pr_str(serial.deserialize(r, data)) == '[1 "a"]'
 
 
 def test_an_instance_returning_its_argument_falls_back_to_format_1() -> None:
@@ -184,16 +180,16 @@ def test_an_instance_returning_its_argument_falls_back_to_format_1() -> None:
         "[(same 1)]",
         r.module("hooked_same"),
     )
-    data = S.serialize(r, v)
-    assert S.format_of(data) == G.FORMAT
-    assert pr_str(S.deserialize(r, data)) == "[(same 1)]"
+    data = serial.serialize(r, v)
+    assert serial.format_of(data) == format1_write.FORMAT
+    assert pr_str(serial.deserialize(r, data)) == "[(same 1)]"
 
 
 def test_python_list_in_a_value_is_not_serializable_in_either_format(rt: Runtime) -> None:
     register_python("fmt_test.py-list", lambda: [1, 2])
     for v in (TVector([1, [2]]), ev(rt, "[(fmt_test.py-list)]"), [1, 2], {"a": 1}, (1, 2)):
         with pytest.raises(TurmericError) as info:
-            S.serialize(rt, v)
+            serial.serialize(rt, v)
         assert kind(info.value) == "not-serializable"
 
 
@@ -205,30 +201,30 @@ def test_python_list_in_a_frame_names_the_variable(rt: Runtime) -> None:
     """
     kk = ev(rt, src)
     with pytest.raises(TurmericError) as info:
-        S.serialize(rt, kk)
+        serial.serialize(rt, kk)
     assert kind(info.value) == "not-serializable"
     assert "variable xs" in info.value.value.vals[1]
 
 
 def test_a_failed_write_or_read_leaves_the_next_one_working(rt: Runtime, k: Continuation) -> None:
-    good = S.serialize(rt, k)
+    good = serial.serialize(rt, k)
     for _ in range(3):
         with pytest.raises(TurmericError):
-            S.serialize(rt, TVector([1, [2]]))
+            serial.serialize(rt, TVector([1, [2]]))
         with pytest.raises(TurmericError):
-            S.deserialize(rt, good[:-3])
+            serial.deserialize(rt, good[:-3])
         with pytest.raises(TurmericError):
-            S.deserialize(rt, good + b"\x01")
-        assert S.serialize(rt, k) == good
-        assert call(rt, S.deserialize(rt, good), 1) == call(rt, k, 1)
+            serial.deserialize(rt, good + b"\x01")
+        assert serial.serialize(rt, k) == good
+        assert call(rt, serial.deserialize(rt, good), 1) == call(rt, k, 1)
 
 
 def test_the_code_table_cache_follows_redefinition(rt: Runtime) -> None:
     m = rt.module("fmt_redef")
     rt.eval_text("(defn rd [n] (+ n (cloneable-shift [k] k)))", m, "fmt_redef.tm")
     kk = rt.eval_text("(cloneable-reset (fn [] (rd 1)))", m, "fmt_redef.tm")
-    data = S.serialize(rt, kk)
-    assert call(rt, S.deserialize(rt, data), 2) == 3  # cached now
+    data = serial.serialize(rt, kk)
+    assert call(rt, serial.deserialize(rt, data), 2) == 3  # cached now
     rt.eval_text("(defn rd [n] (* n (cloneable-shift [k] k)))", m, "fmt_redef.tm")
     e = load_error(rt, data)
     assert kind(e) == "schema-mismatch"
@@ -239,21 +235,21 @@ def test_the_code_table_cache_follows_redefinition(rt: Runtime) -> None:
 
 def envelope(data: bytes) -> list[Any]:
     """The decoded format-1 envelope [format, program-version, codes, objects, root]."""
-    assert data.startswith(G.MAGIC)
-    return msgpack.unpackb(data[len(G.MAGIC) :], raw=False, strict_map_key=False)
+    assert data.startswith(format1_write.MAGIC)
+    return msgpack.unpackb(data[len(format1_write.MAGIC) :], raw=False, strict_map_key=False)
 
 
 def pack(payload: list[Any]) -> bytes:
-    return G.MAGIC + msgpack.packb(payload, use_bin_type=True)
+    return format1_write.MAGIC + msgpack.packb(payload, use_bin_type=True)
 
 
 def ext_ref(i: int) -> ExtType:
-    return ExtType(C.X_REF, i.to_bytes(4, "big"))
+    return ExtType(common.X_REF, i.to_bytes(4, "big"))
 
 
 @pytest.fixture(scope="module")
 def sample1(rt: Runtime, k: Continuation) -> bytes:
-    return S.serialize_graph(rt, k)
+    return serial.serialize_format1(rt, k)
 
 
 def _tamper(sample: bytes, edit: Any) -> bytes:
@@ -263,7 +259,7 @@ def _tamper(sample: bytes, edit: Any) -> bytes:
 
 
 def _frames(payload: list[Any]) -> list[list[Any]]:
-    return [o for o in payload[3] if o[0] == G.R_FRAME]
+    return [o for o in payload[3] if o[0] == format1_write.R_FRAME]
 
 
 def _set(payload: list[Any], i: int, v: Any) -> None:
@@ -287,24 +283,24 @@ STRUCTURAL_1 = {
     "empty record": lambda p: p[3].append([]),
     "unknown tag": lambda p: p[3].append([99, 1]),
     "root out of range": lambda p: _set(p, 4, ext_ref(10_000)),
-    "root bad ref": lambda p: _set(p, 4, ExtType(C.X_REF, b"\x00")),
+    "root bad ref": lambda p: _set(p, 4, ExtType(common.X_REF, b"\x00")),
     "unknown ext": lambda p: _set(p, 4, ExtType(42, b"x")),
     "raw map root": lambda p: _set(p, 4, {"a": 1}),
     "raw list root": lambda p: _set(p, 4, [1, 2]),
-    "empty big int": lambda p: _set(p, 4, ExtType(C.X_BIGINT, b"")),
-    "bad utf-8 keyword": lambda p: _set(p, 4, ExtType(C.X_KW, b"\xff\xfe")),
+    "empty big int": lambda p: _set(p, 4, ExtType(common.X_BIGINT, b"")),
+    "bad utf-8 keyword": lambda p: _set(p, 4, ExtType(common.X_KW, b"\xff\xfe")),
     "frame pc out of range": lambda p: _set(_frames(p)[0], 2, 10_000),
     "frame pc not int": lambda p: _set(_frames(p)[0], 2, "0"),
     "frame with a missing local": lambda p: _frames(p)[0].pop(),
     "frame with an extra local": lambda p: _frames(p)[0].append(1),
     "bad code index": lambda p: _set(_frames(p)[0], 1, 999),
-    "continuation not resumable flag": lambda p: _set(_record(p, G.R_CONT), 1, 1),
-    "continuation holding a non-frame": lambda p: _record(p, G.R_CONT).append(5),
-    "ref with no value": lambda p: _record(p, G.R_REF).pop(),
-    "closure with wrong env": lambda p: _record(p, G.R_CLOSURE).append(1),
-    "map with odd items": lambda p: p[3].append([G.R_MAP, 1]),
-    "forward reference": lambda p: p[3].insert(0, [G.R_VEC, ext_ref(1)]),
-    "struct name not a string": lambda p: p[3].append([G.R_STRUCT, 5]),
+    "continuation not resumable flag": lambda p: _set(_record(p, format1_write.R_CONT), 1, 1),
+    "continuation holding a non-frame": lambda p: _record(p, format1_write.R_CONT).append(5),
+    "ref with no value": lambda p: _record(p, format1_write.R_REF).pop(),
+    "closure with wrong env": lambda p: _record(p, format1_write.R_CLOSURE).append(1),
+    "map with odd items": lambda p: p[3].append([format1_write.R_MAP, 1]),
+    "forward reference": lambda p: p[3].insert(0, [format1_write.R_VEC, ext_ref(1)]),
+    "struct name not a string": lambda p: p[3].append([format1_write.R_STRUCT, 5]),
 }
 
 
@@ -334,28 +330,28 @@ def test_format_1_changed_code_version_is_schema_mismatch(rt: Runtime, sample1: 
 
 
 ATOMS = [
-    (ExtType(C.X_BUILTIN, b"core.no-such-builtin"), "missing-function"),
-    (ExtType(C.X_GLOBAL, b"core.no-such-global"), "missing-function"),
-    (ExtType(C.X_GLOBAL, b"no.such.module.f"), "missing-function"),
-    (ExtType(C.X_GLOBAL, b"f"), "missing-function"),
-    (ExtType(C.X_GLOBAL, b""), "missing-function"),
-    (ExtType(C.X_STYPE, b"nowhere.thing"), "missing-function"),
-    (ExtType(C.X_SYM, b"\xff"), "corrupt-data"),
+    (ExtType(common.X_BUILTIN, b"core.no-such-builtin"), "missing-function"),
+    (ExtType(common.X_GLOBAL, b"core.no-such-global"), "missing-function"),
+    (ExtType(common.X_GLOBAL, b"no.such.module.f"), "missing-function"),
+    (ExtType(common.X_GLOBAL, b"f"), "missing-function"),
+    (ExtType(common.X_GLOBAL, b""), "missing-function"),
+    (ExtType(common.X_STYPE, b"nowhere.thing"), "missing-function"),
+    (ExtType(common.X_SYM, b"\xff"), "corrupt-data"),
 ]
 
 
 @pytest.mark.parametrize("atom,expected", ATOMS, ids=repr)
 def test_format_1_unknown_atoms(rt: Runtime, atom: ExtType, expected: str) -> None:
-    assert kind(load_error(rt, pack([G.FORMAT, "x", [], [], atom]))) == expected
+    assert kind(load_error(rt, pack([format1_write.FORMAT, "x", [], [], atom]))) == expected
 
 
 def test_format_1_unknown_struct_type_is_missing_function(rt: Runtime) -> None:
-    data = pack([G.FORMAT, "x", [], [[G.R_STRUCT, "nowhere.thing", 1]], ext_ref(0)])
+    data = pack([format1_write.FORMAT, "x", [], [[format1_write.R_STRUCT, "nowhere.thing", 1]], ext_ref(0)])
     assert kind(load_error(rt, data)) == "missing-function"
 
 
 def test_format_1_struct_field_count_change_is_schema_mismatch(rt: Runtime) -> None:
-    data = S.serialize_graph(rt, ev(rt, "(struct pt3 [x y]) (pt3 1 2)"))
+    data = serial.serialize_format1(rt, ev(rt, "(struct pt3 [x y]) (pt3 1 2)"))
 
     def edit(p: list[Any]) -> None:
         p[3][0].append(3)
@@ -364,13 +360,13 @@ def test_format_1_struct_field_count_change_is_schema_mismatch(rt: Runtime) -> N
 
 
 def test_format_1_foreign_msgpack_ext_is_corrupt(rt: Runtime) -> None:
-    data = pack([G.FORMAT, "x", [], [], msgpack.Timestamp(5, 0)])
+    data = pack([format1_write.FORMAT, "x", [], [], msgpack.Timestamp(5, 0)])
     assert kind(load_error(rt, data)) == "corrupt-data"
 
 
 def test_format_1_tampered_handler_frame_never_crashes(rt: Runtime) -> None:
     src = "(defn g1 [] (try (+ 1 (cloneable-shift [k] k)) (catch [e] :caught))) (cloneable-reset g1)"
-    data = S.serialize_graph(rt, ev(rt, src))
+    data = serial.serialize_format1(rt, ev(rt, src))
 
     def edit(p: list[Any]) -> None:
         for o in _frames(p):
@@ -391,7 +387,7 @@ def test_format_1_bytes_are_not_pickle(sample1: bytes) -> None:
 def tree_parts(data: bytes) -> tuple[int, str, list[str], Any]:
     """(kind, program version, code names, body) of format-2 bytes; extension values stay
     raw (ExtType), so a test can edit them and `tree_bytes` packs them back."""
-    assert data.startswith(T.MAGIC)
+    assert data.startswith(format2_write.MAGIC)
     n = struct.unpack(">I", data[5:9])[0]
     prog, names = msgpack.unpackb(data[9 : 9 + n], raw=False)
     body = msgpack.unpackb(data[9 + n :], raw=False)
@@ -401,13 +397,13 @@ def tree_parts(data: bytes) -> tuple[int, str, list[str], Any]:
 def tree_bytes(kind_: int, prog: Any, names: Any, body: Any, head: bytes | None = None) -> bytes:
     if head is None:
         head = msgpack.packb([prog, names], use_bin_type=True)
-    return T.MAGIC + bytes([kind_]) + struct.pack(">I", len(head)) + head + msgpack.packb(
+    return format2_write.MAGIC + bytes([kind_]) + struct.pack(">I", len(head)) + head + msgpack.packb(
         body, use_bin_type=True
     )
 
 
 def vec(*items: Any) -> ExtType:
-    return ExtType(T.X_VEC, msgpack.packb(list(items), use_bin_type=True))
+    return ExtType(format2_write.X_VEC, msgpack.packb(list(items), use_bin_type=True))
 
 
 def value_bytes(body: Any, names: list[str] | None = None) -> bytes:
@@ -417,8 +413,8 @@ def value_bytes(body: Any, names: list[str] | None = None) -> bytes:
 
 @pytest.fixture(scope="module")
 def sample2(rt: Runtime, k: Continuation) -> bytes:
-    data = S.serialize(rt, k)
-    assert S.format_of(data) == T.FORMAT
+    data = serial.serialize(rt, k)
+    assert serial.format_of(data) == format2_write.FORMAT
     return data
 
 
@@ -451,25 +447,25 @@ STRUCTURAL_2 = {
     "frame cut short": lambda p: p[3].pop(-2),
     "extra value after the frames": lambda p: p[3].insert(-1, 1),
     "frame closure not a closure": lambda p: _set(p[3], 3, 5),
-    "ref out of range": lambda p: _slot(p, ExtType(C.X_REF, (999).to_bytes(2, "big"))),
-    "array ref without numbered arrays": lambda p: _slot(p, ExtType(T.X_AREF, b"\x00")),
+    "ref out of range": lambda p: _slot(p, ExtType(common.X_REF, (999).to_bytes(2, "big"))),
+    "array ref without numbered arrays": lambda p: _slot(p, ExtType(format2_write.X_AREF, b"\x00")),
     "unknown ext": lambda p: _slot(p, ExtType(42, b"x")),
     "ext code 0": lambda p: _slot(p, ExtType(0, b"x")),
     "raw map in a slot": lambda p: _slot(p, {"a": 1}),
-    "bad utf-8 keyword": lambda p: _slot(p, ExtType(C.X_KW, b"\xff\xfe")),
-    "empty big int": lambda p: _slot(p, ExtType(C.X_BIGINT, b"")),
-    "vector payload not msgpack": lambda p: _slot(p, ExtType(T.X_VEC, b"\xc1")),
-    "vector payload cut short": lambda p: _slot(p, ExtType(T.X_VEC, b"\x92\x01")),
-    "vector payload with extra bytes": lambda p: _slot(p, ExtType(T.X_VEC, b"\x91\x01\x00")),
-    "vector payload not an array": lambda p: _slot(p, ExtType(T.X_VEC, b"\x05")),
-    "array claiming 4 billion items": lambda p: _slot(p, ExtType(T.X_VEC, b"\xdd\xff\xff\xff\xff")),
-    "map payload odd": lambda p: _slot(p, ExtType(T.X_MAP, msgpack.packb([1]))),
-    "struct name not a string": lambda p: _slot(p, ExtType(T.X_STRUCT, msgpack.packb([5]))),
-    "closure payload empty": lambda p: _slot(p, ExtType(T.X_CLO, b"\x90")),
-    "closure with wrong env": lambda p: _slot(p, ExtType(T.X_CLO, msgpack.packb([0, 1, 2, 3]))),
-    "closure of a bad code index": lambda p: _slot(p, ExtType(T.X_CLO, msgpack.packb([99]))),
-    "ref payload empty": lambda p: _slot(p, ExtType(T.X_CELL, b"")),
-    "nested too deeply": lambda p: _slot(p, _deep_ext(T.MAX_NEST + 5)),
+    "bad utf-8 keyword": lambda p: _slot(p, ExtType(common.X_KW, b"\xff\xfe")),
+    "empty big int": lambda p: _slot(p, ExtType(common.X_BIGINT, b"")),
+    "vector payload not msgpack": lambda p: _slot(p, ExtType(format2_write.X_VEC, b"\xc1")),
+    "vector payload cut short": lambda p: _slot(p, ExtType(format2_write.X_VEC, b"\x92\x01")),
+    "vector payload with extra bytes": lambda p: _slot(p, ExtType(format2_write.X_VEC, b"\x91\x01\x00")),
+    "vector payload not an array": lambda p: _slot(p, ExtType(format2_write.X_VEC, b"\x05")),
+    "array claiming 4 billion items": lambda p: _slot(p, ExtType(format2_write.X_VEC, b"\xdd\xff\xff\xff\xff")),
+    "map payload odd": lambda p: _slot(p, ExtType(format2_write.X_MAP, msgpack.packb([1]))),
+    "struct name not a string": lambda p: _slot(p, ExtType(format2_write.X_STRUCT, msgpack.packb([5]))),
+    "closure payload empty": lambda p: _slot(p, ExtType(format2_write.X_CLO, b"\x90")),
+    "closure with wrong env": lambda p: _slot(p, ExtType(format2_write.X_CLO, msgpack.packb([0, 1, 2, 3]))),
+    "closure of a bad code index": lambda p: _slot(p, ExtType(format2_write.X_CLO, msgpack.packb([99]))),
+    "ref payload empty": lambda p: _slot(p, ExtType(format2_write.X_CELL, b"")),
+    "nested too deeply": lambda p: _slot(p, _deep_ext(format2_write.MAX_NEST + 5)),
 }
 
 
@@ -489,12 +485,12 @@ def test_format_2_structural_corruption_is_corrupt(rt: Runtime, sample2: bytes, 
 @pytest.mark.parametrize(
     "data",
     [
-        T.MAGIC,
-        T.MAGIC + b"\x01",
-        T.MAGIC + b"\x01\x00\x00\x00",
-        T.MAGIC + b"\x01\xff\xff\xff\xff",
-        T.MAGIC + b"\x00\x00\x00\x00\x01\xc1",
-        T.MAGIC + b"\x00\x00\x00\x00\x00\xc0",
+        format2_write.MAGIC,
+        format2_write.MAGIC + b"\x01",
+        format2_write.MAGIC + b"\x01\x00\x00\x00",
+        format2_write.MAGIC + b"\x01\xff\xff\xff\xff",
+        format2_write.MAGIC + b"\x00\x00\x00\x00\x01\xc1",
+        format2_write.MAGIC + b"\x00\x00\x00\x00\x00\xc0",
     ],
     ids=repr,
 )
@@ -533,29 +529,29 @@ def test_format_2_unknown_atoms(rt: Runtime, atom: ExtType, expected: str) -> No
 
 
 def test_format_2_unknown_struct_type_is_missing_function(rt: Runtime) -> None:
-    data = value_bytes(ExtType(T.X_STRUCT, msgpack.packb(["nowhere.thing", 1])))
+    data = value_bytes(ExtType(format2_write.X_STRUCT, msgpack.packb(["nowhere.thing", 1])))
     assert kind(load_error(rt, data)) == "missing-function"
 
 
 def test_format_2_struct_field_count_change_is_schema_mismatch(rt: Runtime) -> None:
     ev(rt, "(struct pt4 [x y])")
     t = next(q for q in rt.structs if q.endswith(".pt4"))
-    data = value_bytes(ExtType(T.X_STRUCT, msgpack.packb([t, 1, 2, 3])))
+    data = value_bytes(ExtType(format2_write.X_STRUCT, msgpack.packb([t, 1, 2, 3])))
     assert kind(load_error(rt, data)) == "schema-mismatch"
 
 
 def test_format_2_msgpack_timestamp_is_just_a_number(rt: Runtime) -> None:
-    assert isinstance(S.deserialize(rt, value_bytes(msgpack.Timestamp(5, 0))), float)
+    assert isinstance(serial.deserialize(rt, value_bytes(msgpack.Timestamp(5, 0))), float)
 
 
 def test_format_2_arrays_are_vectors_wherever_they_are(rt: Runtime) -> None:
-    v = S.deserialize(rt, value_bytes([1, [2, [3]]]))
+    v = serial.deserialize(rt, value_bytes([1, [2, [3]]]))
     assert isinstance(v, TVector) and pr_str(v) == "[1 [2 [3]]]"
 
 
 def test_format_2_tampered_handler_frame_never_crashes(rt: Runtime) -> None:
     src = "(defn g2 [] (try (+ 1 (cloneable-shift [k] k)) (catch [e] :caught))) (cloneable-reset g2)"
-    data = S.serialize(rt, ev(rt, src))
+    data = serial.serialize(rt, ev(rt, src))
     kind_, prog, names, body = tree_parts(data)
     i = names[::2].index("core/%try")
     j = 0
@@ -571,13 +567,13 @@ def test_format_2_closure_of_other_code_in_a_frame_is_corrupt(rt: Runtime) -> No
     (cloneable-reset (fn [] (outer-c 2)))
     """
     kk = ev(rt, src)
-    data = S.serialize(rt, kk)
+    data = serial.serialize(rt, kk)
     kind_, prog, names, body = tree_parts(data)
-    assert isinstance(body[3], ExtType) and body[3].code == T.X_CLO  # the top frame's closure
+    assert isinstance(body[3], ExtType) and body[3].code == format2_write.X_CLO  # the top frame's closure
     payload = msgpack.unpackb(body[3].data)
     other = next(i for i, n in enumerate(names[::2]) if n != names[2 * payload[0]])
     payload[0] = other
-    body[3] = ExtType(T.X_CLO, msgpack.packb(payload))
+    body[3] = ExtType(format2_write.X_CLO, msgpack.packb(payload))
     e = load_error(rt, tree_bytes(kind_, prog, names, body))
     assert kind(e) == "corrupt-data"
 
@@ -591,10 +587,10 @@ def test_module_outside_module_path_is_never_loaded(tmp_path: Path) -> None:
     )
     (tmp_path / "roots").mkdir()
     r = Runtime(roots=[str(tmp_path / "roots")])
-    atom = ExtType(C.X_GLOBAL, f"{evil}/payload.f".encode())
-    for data in (pack([G.FORMAT, "x", [], [], atom]), value_bytes(atom)):
+    atom = ExtType(common.X_GLOBAL, f"{evil}/payload.f".encode())
+    for data in (pack([format1_write.FORMAT, "x", [], [], atom]), value_bytes(atom)):
         try:
-            S.deserialize(r, data)
+            serial.deserialize(r, data)
         except TurmericError as e:
             assert kind(e) in {"missing-function", "corrupt-data"}
     assert not marker.exists()
@@ -612,23 +608,24 @@ STACK_CHECK = """
 import sys, threading
 import msgpack
 from tmweb.lang import Runtime, TurmericError
-from tmweb.lang import serialize as S, serial_tree as T
+from tmweb.lang import serial
+from tmweb.lang.serial import format2_write
 
 rt = Runtime()
 v = rt.eval_text(
     "(loop [i 0 acc [:end]] (if (= i {depth}) acc (recur (inc i) [:v acc])))", rt.module("m"))
 deep = 1
 for _ in range(100_000):  # hand-built: 100,000 nested extension values
-    deep = msgpack.ExtType(T.X_VEC, msgpack.packb([deep]))
-bad = T.MAGIC + b"\\x00" + (11).to_bytes(4, "big") + msgpack.packb(["x", []]) + msgpack.packb(deep)
+    deep = msgpack.ExtType(format2_write.X_VEC, msgpack.packb([deep]))
+bad = format2_write.MAGIC + b"\\x00" + (11).to_bytes(4, "big") + msgpack.packb(["x", []]) + msgpack.packb(deep)
 out = []
 
 def run():
-    data = S.serialize(rt, v)
-    out.append(S.format_of(data))
-    out.append(S.deserialize(rt, data) is not None)
+    data = serial.serialize(rt, v)
+    out.append(serial.format_of(data))
+    out.append(serial.deserialize(rt, data) is not None)
     try:
-        S.deserialize(rt, bad)
+        serial.deserialize(rt, bad)
     except TurmericError as e:
         out.append(e.value.type.name)
 
@@ -643,7 +640,7 @@ print(out)
 def test_deepest_format_2_values_fit_a_small_thread_stack() -> None:
     """msgpack's nested calls run on the C stack: the deepest value format 2 writes, and
     far deeper hand-built bytes, must not crash a thread with a 512 KB stack."""
-    code = textwrap.dedent(STACK_CHECK).replace("{depth}", str(T.MAX_NEST))
+    code = textwrap.dedent(STACK_CHECK).replace("{depth}", str(format2_write.MAX_NEST))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[2, True, 'corrupt-data']"
@@ -654,29 +651,29 @@ def test_deepest_format_2_values_fit_a_small_thread_stack() -> None:
 
 @pytest.mark.parametrize("writer", ["tree", "graph"])
 def test_layout_shows_code_table_frames_and_sizes(rt: Runtime, k: Continuation, writer: str) -> None:
-    data = S.serialize(rt, k) if writer == "tree" else S.serialize_graph(rt, k)
-    lay = S.layout(data)
-    assert lay.format == S.format_of(data)
+    data = serial.serialize(rt, k) if writer == "tree" else serial.serialize_format1(rt, k)
+    lay = serial.layout(data)
+    assert lay.format == serial.format_of(data)
     assert sum(n for _, n in lay.parts) == len(data)
     assert lay.frames is not None and len(lay.frames) == len(k.frames)
     syms = [lay.codes[f.code_index][0] for f in lay.frames]
     assert syms == [fr[3].code.symbol for fr in k.frames]
     assert lay.frames[0].slots[0] == "3"  # a = 3
-    assert lay.program_version == S.program_version(rt)
+    assert lay.program_version == serial.program_version(rt)
 
 
 @pytest.mark.parametrize("writer", ["tree", "graph"])
 def test_layout_of_a_plain_value(rt: Runtime, writer: str) -> None:
     v = ev(rt, "[1 2 3]")
-    data = S.serialize(rt, v) if writer == "tree" else S.serialize_graph(rt, v)
-    lay = S.layout(data)
+    data = serial.serialize(rt, v) if writer == "tree" else serial.serialize_format1(rt, v)
+    lay = serial.layout(data)
     assert lay.frames is None and lay.codes == []
 
 
 def test_layout_of_corrupt_bytes_is_corrupt_data(rt: Runtime, sample2: bytes) -> None:
-    for bad in (sample2[:12], T.MAGIC + b"\x01\x00\x00\x00\x02\xc1\xc1", G.MAGIC + b"\xc1"):
+    for bad in (sample2[:12], format2_write.MAGIC + b"\x01\x00\x00\x00\x02\xc1\xc1", format1_write.MAGIC + b"\xc1"):
         with pytest.raises(TurmericError) as info:
-            S.layout(bad)
+            serial.layout(bad)
         assert kind(info.value) == "corrupt-data"
 
 
@@ -686,7 +683,7 @@ def test_closure_frames_keep_their_closure(rt: Runtime) -> None:
     (cloneable-reset (fn [] (outer-d 2)))
     """
     kk = ev(rt, src)
-    back = S.deserialize(rt, S.serialize(rt, kk))
+    back = serial.deserialize(rt, serial.serialize(rt, kk))
     assert isinstance(back.frames[0][3], Closure) and back.frames[0][3].env
     assert call(rt, back, 10) == call(rt, kk, 10) == 13
 
@@ -696,14 +693,15 @@ def test_tmweb_pure_python_chooses_the_decoder(value: str) -> None:
     """TMWEB_PURE_PYTHON=1 reads with msgpack's Unpacker; 0 or empty keeps the C decoder
     where it was built. Either way a value round-trips."""
     prog = (
-        "from tmweb.lang import Runtime, serial_tree_read as TR, serialize as S, pr_str\n"
+        "from tmweb.lang import Runtime, pr_str, serial\n"
+        "from tmweb.lang.serial import format2_read\n"
         "rt = Runtime()\n"
         "v = rt.eval_text('[1 [2 \"x\"]]', rt.module('m'))\n"
-        "print(TR.DECODE is None, pr_str(S.deserialize(rt, S.serialize(rt, v))))\n"
+        "print(format2_read.DECODE is None, pr_str(serial.deserialize(rt, serial.serialize(rt, v))))\n"
     )
     env = {**os.environ, "TMWEB_PURE_PYTHON": value}
     out = subprocess.run(
         [sys.executable, "-c", prog], env=env, capture_output=True, text=True, check=True
     ).stdout.split(maxsplit=1)
-    pure = value == "1" or TR._decode is None
+    pure = value == "1" or format2_read._decode is None
     assert out == [str(pure), '[1 [2 "x"]]\n']

@@ -2,7 +2,7 @@
 `TurmericError` (corrupt-data, missing-function, schema-mismatch) or a value - never
 another Python exception, never a file written, never any code run but code lookup.
 
-More than 10,000 byte strings in total go through `S.deserialize`, from seven strategies,
+More than 10,000 byte strings in total go through `serial.deserialize`, from seven strategies,
 covering both formats (format 2, what `serialize` writes, and format 1, its fallback):
 byte-level mutations of valid serializations of both formats (bit flips, truncations,
 insertions, deletions, splices of two serializations), random bytes with and without either
@@ -35,12 +35,8 @@ from conftest import decoders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tmweb.lang import Runtime, TurmericError
-from tmweb.lang import serial_common as C
-from tmweb.lang import serial_graph as G
-from tmweb.lang import serial_tree as T
-from tmweb.lang import serial_tree_read as TR
-from tmweb.lang import serialize as S
+from tmweb.lang import Runtime, TurmericError, serial
+from tmweb.lang.serial import common, format1_write, format2_read, format2_write
 
 DECODERS = decoders()
 ALLOWED = {"corrupt-data", "missing-function", "schema-mismatch"}
@@ -108,15 +104,15 @@ def fuzz_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runtime, list[by
     m = rt.module("fz")
     rt.eval_text(PROGRAM, m)
     values = [rt.eval_text(src, m) for src in SEED_VALUES]
-    seeds = [S.serialize(rt, v) for v in values] + [S.serialize_graph(rt, v) for v in values]
+    seeds = [serial.serialize(rt, v) for v in values] + [serial.serialize_format1(rt, v) for v in values]
     for data in seeds:  # every seed is valid
-        S.deserialize(rt, data)
-    assert sum(S.format_of(d) == T.FORMAT for d in seeds) >= len(values) - 1
+        serial.deserialize(rt, data)
+    assert sum(serial.format_of(d) == format2_write.FORMAT for d in seeds) >= len(values) - 1
     return rt, seeds
 
 
 def _of_format(seeds: list[bytes], fmt: int) -> list[bytes]:
-    return [d for d in seeds if S.format_of(d) == fmt]
+    return [d for d in seeds if serial.format_of(d) == fmt]
 
 
 class Watch:
@@ -158,21 +154,21 @@ def guarded(
     monkeypatch.setattr(subprocess, "Popen", spy("Popen", subprocess.Popen))
     monkeypatch.setattr(rt.machine, "run", spy("Machine.run", rt.machine.run))
 
-    monkeypatch.setattr(TR, "DECODE", TR.DECODE)  # `outcome` switches it; put back after
+    monkeypatch.setattr(format2_read, "DECODE", format2_read.DECODE)  # `outcome` switches it; put back after
 
     def outcome(data: bytes, decode: Any) -> tuple[str | None, bytes]:
         """(error kind, b"") or ("value", the value in format 1: its structure and sharing)."""
-        TR.DECODE = decode
+        format2_read.DECODE = decode
         w.active = True
         try:
-            v = S.deserialize(rt, data)
+            v = serial.deserialize(rt, data)
         except TurmericError as e:
             kind = getattr(getattr(e.value, "type", None), "name", None)
             assert kind in ALLOWED, f"{kind}: {e.message}"
             return kind, b""
         finally:
             w.active = False
-        return "value", S.serialize_graph(rt, v)
+        return "value", serial.serialize_format1(rt, v)
 
     def check(data: bytes) -> None:
         COUNTS["total"] += 1
@@ -230,12 +226,12 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
 # and a failure still reports its seed (re-run `gen(random.Random(seed))` to reproduce).
 
 EXT_CODES = [
-    C.X_REF, C.X_KW, C.X_SYM, C.X_BIGINT, C.X_BUILTIN, C.X_STYPE, C.X_GLOBAL, T.X_AREF,
+    common.X_REF, common.X_KW, common.X_SYM, common.X_BIGINT, common.X_BUILTIN, common.X_STYPE, common.X_GLOBAL, format2_write.X_AREF,
     0, 99, 127, -5,
 ]  # fmt: skip
 TREE_COMPOUND = [
-    T.X_VEC, T.X_MAP, T.X_STRUCT, T.X_LIST, T.X_CLO, T.X_CONT, T.X_CELL, T.X_BOX, T.X_CUSTOM,
-    T.X_RESOURCE,
+    format2_write.X_VEC, format2_write.X_MAP, format2_write.X_STRUCT, format2_write.X_LIST, format2_write.X_CLO, format2_write.X_CONT, format2_write.X_CELL, format2_write.X_BOX, format2_write.X_CUSTOM,
+    format2_write.X_RESOURCE,
 ]  # fmt: skip
 EXT_NAMES = [
     b"core.inc", b"core.+", b"core.map", b"fz.point", b"fz.node", b"fz.fz-adder", b"fz.cyc",
@@ -266,7 +262,7 @@ def _atom(rnd: random.Random) -> Any:
     if r == 7:
         return msgpack.Timestamp(rnd.randrange(2**34), rnd.randrange(10**9))
     if r in (8, 9):  # references are the most interesting extension
-        code = rnd.choice([C.X_REF, C.X_REF, T.X_AREF])
+        code = rnd.choice([common.X_REF, common.X_REF, format2_write.X_AREF])
         return msgpack.ExtType(code, rnd.randrange(12).to_bytes(rnd.choice([1, 2, 4]), "big"))
     code = rnd.choice(EXT_CODES)
     data = rnd.choice(EXT_NAMES) if rnd.random() < 0.7 else rnd.randbytes(rnd.randrange(6))
@@ -287,11 +283,11 @@ def gen_msg(rnd: random.Random, depth: int = 0) -> Any:
 def gen_record(rnd: random.Random) -> list[Any]:
     tag = rnd.choice([*range(1, 12), 0, 12, 99])
     fields = [gen_msg(rnd, 2) for _ in range(rnd.randrange(6))]
-    if tag in (G.R_FRAME, G.R_CLOSURE) and rnd.random() < 0.8:
+    if tag in (format1_write.R_FRAME, format1_write.R_CLOSURE) and rnd.random() < 0.8:
         fields[:0] = [rnd.randrange(3), rnd.randrange(3)]  # a code index and a pc
-    if tag == G.R_CONT and rnd.random() < 0.8:
+    if tag == format1_write.R_CONT and rnd.random() < 0.8:
         fields.insert(0, rnd.random() < 0.5)
-    if tag in (G.R_STRUCT, G.R_CUSTOM, G.R_RESOURCE) and rnd.random() < 0.8:
+    if tag in (format1_write.R_STRUCT, format1_write.R_CUSTOM, format1_write.R_RESOURCE) and rnd.random() < 0.8:
         fields.insert(
             0, rnd.choice(["fz.point", "fz.node", "core.error", "FileHandle", "int64", "x"])
         )
@@ -305,17 +301,17 @@ def gen_envelope(rnd: random.Random) -> bytes:
         codes += [rnd.choice(SYMBOLS), rnd.choice(["0", "", "0000000000000000", "x"])]
     records = [gen_record(rnd) for _ in range(rnd.randrange(7))]
     root = (
-        msgpack.ExtType(C.X_REF, rnd.randrange(8).to_bytes(4, "big"))
+        msgpack.ExtType(common.X_REF, rnd.randrange(8).to_bytes(4, "big"))
         if rnd.random() < 0.6
         else gen_msg(rnd)
     )
-    fmt = rnd.choice([G.FORMAT, G.FORMAT, G.FORMAT, 0, 2, "1"])
-    return G.MAGIC + _packb([fmt, rnd.choice(["", "abc", "0" * 12]), codes, records, root])
+    fmt = rnd.choice([format1_write.FORMAT, format1_write.FORMAT, format1_write.FORMAT, 0, 2, "1"])
+    return format1_write.MAGIC + _packb([fmt, rnd.choice(["", "abc", "0" * 12]), codes, records, root])
 
 
 def gen_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
     """A decoded valid envelope with a few parts replaced by random msgpack values."""
-    payload = msgpack.unpackb(rnd.choice(seeds)[len(G.MAGIC) :], raw=False, strict_map_key=False)
+    payload = msgpack.unpackb(rnd.choice(seeds)[len(format1_write.MAGIC) :], raw=False, strict_map_key=False)
     for _ in range(rnd.randrange(1, 4)):
         where = rnd.choice(["field", "field", "field", "record", "record", "code", "root", "top"])
         objs = payload[3] if isinstance(payload[3], list) else []
@@ -348,7 +344,7 @@ def gen_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
             payload[4] = gen_msg(rnd)
         elif where == "top":
             payload[rnd.randrange(5)] = gen_msg(rnd)
-    return G.MAGIC + _packb(payload)
+    return format1_write.MAGIC + _packb(payload)
 
 
 def _tree_head(rnd: random.Random) -> bytes:
@@ -360,7 +356,7 @@ def _tree_head(rnd: random.Random) -> bytes:
 
 
 def _tree_message(kind: int, head: bytes, body: bytes) -> bytes:
-    return T.MAGIC + bytes([kind]) + len(head).to_bytes(4, "big") + head + body
+    return format2_write.MAGIC + bytes([kind]) + len(head).to_bytes(4, "big") + head + body
 
 
 def gen_tree_value(rnd: random.Random, depth: int = 0) -> Any:
@@ -372,17 +368,17 @@ def gen_tree_value(rnd: random.Random, depth: int = 0) -> Any:
     if r < 0.7:
         return [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
     code = rnd.choice(TREE_COMPOUND)
-    if code in (T.X_CUSTOM, T.X_RESOURCE) and rnd.random() < 0.7:
+    if code in (format2_write.X_CUSTOM, format2_write.X_RESOURCE) and rnd.random() < 0.7:
         items: Any = [rnd.choice(["fz.point", "FileHandle", "vector", "x.y"]), gen_tree_value(rnd, depth + 1)]
-    elif code == T.X_STRUCT and rnd.random() < 0.7:
+    elif code == format2_write.X_STRUCT and rnd.random() < 0.7:
         items = [rnd.choice(["fz.point", "fz.node", "core.Some", "x"]), 1, 2]
-    elif code == T.X_CLO and rnd.random() < 0.7:
+    elif code == format2_write.X_CLO and rnd.random() < 0.7:
         items = [rnd.randrange(3), *[gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(3))]]
-    elif code == T.X_CONT and rnd.random() < 0.7:
+    elif code == format2_write.X_CONT and rnd.random() < 0.7:
         items = [*_gen_frame(rnd, depth), rnd.random() < 0.8]
     else:
         items = [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
-    payload = _packb(items if code not in (T.X_CELL, T.X_BOX) else gen_tree_value(rnd, depth + 1))
+    payload = _packb(items if code not in (format2_write.X_CELL, format2_write.X_BOX) else gen_tree_value(rnd, depth + 1))
     return msgpack.ExtType(code, payload)
 
 
@@ -407,7 +403,7 @@ def gen_tree(rnd: random.Random, heads: list[bytes]) -> bytes:
 
 
 def _heads(seeds: list[bytes]) -> list[bytes]:
-    return [d[9 : 9 + int.from_bytes(d[5:9], "big")] for d in seeds if S.format_of(d) == T.FORMAT]
+    return [d[9 : 9 + int.from_bytes(d[5:9], "big")] for d in seeds if serial.format_of(d) == format2_write.FORMAT]
 
 
 class _Raw:
@@ -519,7 +515,7 @@ def test_mutated_serializations(
     _run("mutated", mutated(fuzz_env[1]), guarded)
 
 
-MAGICS = st.sampled_from([G.MAGIC, T.MAGIC])
+MAGICS = st.sampled_from([format1_write.MAGIC, format2_write.MAGIC])
 
 
 def test_random_bytes(guarded: Callable[[bytes], None]) -> None:
@@ -531,7 +527,7 @@ def test_random_msgpack_behind_magic(guarded: Callable[[bytes], None]) -> None:
     def message(seed: int) -> bytes:
         rnd = random.Random(seed)
         if rnd.random() < 0.5:
-            return G.MAGIC + _packb(gen_msg(rnd))
+            return format1_write.MAGIC + _packb(gen_msg(rnd))
         return _tree_message(rnd.randrange(4), _tree_head(rnd), _packb(gen_msg(rnd)))
 
     _run("msgpack", SEEDS.map(message), guarded)
@@ -546,7 +542,7 @@ def test_envelope_shaped(
 def test_structural_mutations(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
-    seeds = _of_format(fuzz_env[1], G.FORMAT)
+    seeds = _of_format(fuzz_env[1], format1_write.FORMAT)
     strategy = SEEDS.map(lambda seed: gen_structural(random.Random(seed), seeds))
     _run("structural", strategy, guarded)
 
@@ -561,7 +557,7 @@ def test_format_2_shaped(
 def test_format_2_structural_mutations(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
-    seeds = _of_format(fuzz_env[1], T.FORMAT)
+    seeds = _of_format(fuzz_env[1], format2_write.FORMAT)
     strategy = SEEDS.map(lambda seed: gen_tree_structural(random.Random(seed), seeds))
     _run("tree-structural", strategy, guarded)
 

@@ -23,8 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tmweb.lang import Runtime
-from tmweb.lang import serialize as S
+from tmweb.lang import Runtime, serial
 from tmweb.lang.code import BASE, CLO, PC, Closure, Continuation
 from tmweb.lang.values import (
     BoolKey,
@@ -234,10 +233,10 @@ def test_random_graphs_keep_values_and_sharing_in_both_formats(env: Env, seed: i
     rt = env.rt
     v = gen_graph(random.Random(seed), env)
     cyclic = has_cycle(v)
-    data = S.serialize(rt, v)
-    same_shape(v, S.deserialize(rt, data), S.format_of(data) == 2 or not cyclic)
-    graph = S.serialize_graph(rt, v)
-    same_shape(v, S.deserialize(rt, graph), not cyclic)
+    data = serial.serialize(rt, v)
+    same_shape(v, serial.deserialize(rt, data), serial.format_of(data) == 2 or not cyclic)
+    graph = serial.serialize_format1(rt, v)
+    same_shape(v, serial.deserialize(rt, graph), not cyclic)
 
 
 def test_the_generator_makes_sharing_cycles_and_both_formats(env: Env) -> None:
@@ -246,7 +245,7 @@ def test_the_generator_makes_sharing_cycles_and_both_formats(env: Env) -> None:
     formats, cycles, shared = set(), 0, 0
     for seed in range(300):
         v = gen_graph(random.Random(seed), env)
-        formats.add(S.format_of(S.serialize(rt, v)))
+        formats.add(serial.format_of(serial.serialize(rt, v)))
         cycles += has_cycle(v)
-        shared += S.serialize(rt, v)[4] & 2 == 2 if S.format_of(S.serialize(rt, v)) == 2 else 0
+        shared += serial.serialize(rt, v)[4] & 2 == 2 if serial.format_of(serial.serialize(rt, v)) == 2 else 0
     assert formats == {1, 2} and cycles > 20 and shared > 20, (formats, cycles, shared)

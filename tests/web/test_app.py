@@ -424,24 +424,24 @@ def test_a_continuation_stored_in_format_1_still_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bytes an older tmweb stored (format 1) resume on this one: a deploy keeps them."""
-    from tmweb.lang import serial_graph, serial_tree
+    from tmweb.lang.serial import format1_write, format2_write
 
     client = TestClient(make_app(tmp_path, ADD, ASK))
     written: list[bytes] = []
     with monkeypatch.context() as m:
 
         def older(*args: Any) -> bytes:
-            raise serial_tree.Fallback  # as if format 2 did not exist
+            raise format2_write.Fallback  # as if format 2 did not exist
 
-        def graph(*args: Any) -> bytes:
+        def format1(*args: Any) -> bytes:
             written.append(real(*args))
             return written[-1]
 
-        real = serial_graph.write
-        m.setattr(serial_tree, "write", older)
-        m.setattr(serial_graph, "write", graph)
+        real = format1_write.write
+        m.setattr(format2_write, "write", older)
+        m.setattr(format1_write, "write", format1)
         first = client.get("/add")
-    assert len(written) == 1 and written[0].startswith(serial_graph.MAGIC)
+    assert len(written) == 1 and written[0].startswith(format1_write.MAGIC)
     second = client.post(k_url(first.text), data={"n": "3"})
     done = client.post(k_url(second.text), data={"n": "4"})
     assert "3 + 4 = <b>7</b>" in done.text

@@ -15,7 +15,7 @@ from tmweb.lang import Runtime
 from tmweb.lang.builtins.registry import REGISTRY
 from tmweb.lang.code import Closure, Continuation
 from tmweb.lang.machine import Machine
-from tmweb.lang.serialize import serialize
+from tmweb.lang.serial import serialize
 from tmweb.web.continuations import (
     ContinuationExpired,
     ContinuationInvalid,

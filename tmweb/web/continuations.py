@@ -24,7 +24,7 @@ from typing import Any
 
 from ..lang.code import Closure, Continuation
 from ..lang.errors import TurmericError
-from ..lang.serialize import deserialize, serialize
+from ..lang.serial import deserialize, serialize
 from .errors import (
     ContinuationExpired,
     ContinuationInvalid,

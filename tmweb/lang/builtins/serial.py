@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import serialize as S
+from .. import serial
 from ..code import MACHINE
 from ..errors import TurmericError
 from .registry import builtin
@@ -28,11 +28,11 @@ def _with_runtime(fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     return op
 
 
-builtin("serialize", MACHINE, 1, 1)(_with_runtime(S.serialize))
-builtin("deserialize", MACHINE, 1, 1)(_with_runtime(S.deserialize))
+builtin("serialize", MACHINE, 1, 1)(_with_runtime(serial.serialize))
+builtin("deserialize", MACHINE, 1, 1)(_with_runtime(serial.deserialize))
 
 
 @builtin("current-version", MACHINE, 0, 0)
 def current_version(M: Any, F: Any, args: tuple[Any, ...]) -> Any:
-    M.v = S.program_version(M.rt)
+    M.v = serial.program_version(M.rt)
     return F

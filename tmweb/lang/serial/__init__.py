@@ -4,15 +4,17 @@ Two formats share one envelope (magic with the format version, program version, 
 table of (symbol, version) that frames and closures index, a value with back-references
 for sharing and cycles):
 
-- format 2, the tree format (serial_tree.py), is what `serialize` writes: msgpack's C code
-  does the work for native values, so it is several times faster;
-- format 1, the graph format (serial_graph.py), is written when format 2 cannot be: values
-  nested more than `serial_tree.MAX_NEST` levels, a cycle through an immutable value, a
+- format 2 (format2_write.py, format2_read.py and the C decoder _decode.c) is what
+  `serialize` writes: msgpack's C code does the work for native values, so it is several
+  times faster;
+- format 1 (format1_write.py, format1_read.py) is written when format 2 cannot be: values
+  nested more than `format2_write.MAX_NEST` levels, a cycle through an immutable value, a
   Serializable / Resource-Serializable instance for a type msgpack writes itself (a string,
   a number...), and every value that is not serializable (it names the frame and variable
   in the error).
 
-`deserialize` reads both. Nothing here uses pickle.
+`deserialize` reads both; layout.py shows what bytes of either hold (`tmweb inspect`).
+Nothing here uses pickle.
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from . import serial_graph as G
-from . import serial_tree as T
-from . import serial_tree_read as TR
-from .serial_common import Layout, RawFrame, corrupt
+from . import format1_read, format1_write, format2_read, format2_write
+from .common import corrupt
+from .layout import Layout, RawFrame, format_of, layout
 
 __all__ = [
     "Layout", "RawFrame", "deserialize", "format_of", "layout", "program_version",
-    "serialize", "serialize_graph",
+    "serialize", "serialize_format1",
 ]  # fmt: skip
 
 
@@ -54,45 +55,27 @@ def serialize(rt: Any, v: Any) -> bytes:
     """Bytes for `v`; raises `(not-serializable type-name path)`."""
     prog = program_version(rt)
     try:
-        return T.write(rt, v, prog)
-    except T.Fallback:
+        return format2_write.write(rt, v, prog)
+    except format2_write.Fallback:
         pass
     except RecursionError:  # a Python function's value nested too deeply for C
         pass
-    return G.write(rt, v, prog)
+    return format1_write.write(rt, v, prog)
 
 
-def serialize_graph(rt: Any, v: Any) -> bytes:
+def serialize_format1(rt: Any, v: Any) -> bytes:
     """Format-1 bytes for `v`, whatever it is (tests and tools compare the formats)."""
-    return G.write(rt, v, program_version(rt))
+    return format1_write.write(rt, v, program_version(rt))
 
 
 def deserialize(rt: Any, data: Any) -> Any:
     """Rebuild a value from bytes of either format; every failure is a Turmeric error
     (corrupt-data, missing-function, schema-mismatch), never a Python exception."""
-    if data.__class__ is bytes and data[:4] == _TREE:
-        return _read_tree(rt, data)
+    if data.__class__ is bytes and data[:4] == _FORMAT2:
+        return _read_format2(rt, data)
     if data.__class__ is not bytes:
         raise corrupt("deserialize: expected bytes")
-    return G.read(rt, data)
+    return format1_read.read(rt, data)
 
 
-_TREE, _read_tree = T.MAGIC, TR.read
-
-
-def layout(data: Any) -> Layout:
-    """What serialized bytes hold, read without loading any code (`tmweb inspect`)."""
-    if data.__class__ is not bytes:
-        raise corrupt("deserialize: expected bytes")
-    if data.startswith(T.MAGIC):
-        return TR.layout(data)
-    return G.layout(data)
-
-
-def format_of(data: bytes) -> int | None:
-    """The format version of serialized bytes, or None if they are not ours."""
-    if data.startswith(T.MAGIC):
-        return T.FORMAT
-    if data.startswith(G.MAGIC):
-        return G.FORMAT
-    return None
+_FORMAT2, _read_format2 = format2_write.MAGIC, format2_read.read

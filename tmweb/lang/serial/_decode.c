@@ -1,4 +1,4 @@
-/* tmweb.lang._decode: the optional C decoder of format 2's msgpack (serial_tree_read.py).
+/* tmweb.lang.serial._decode: the optional C decoder of format 2's msgpack (format2_read.py).
  *
  * One function, decode(data, pos, ext_hook, list_hook, root_list), reads exactly one msgpack
  * object from data[pos:] and returns it; bytes left over, a truncated or malformed object, a
@@ -444,7 +444,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_decode",
-    "The optional C decoder of format 2 (see serial_tree_read.py).", -1, methods,
+    "The optional C decoder of format 2 (see format2_read.py).", -1, methods,
 };
 
 PyMODINIT_FUNC

@@ -1,5 +1,5 @@
-"""Format 2, the tree format: the fast encoding, for values of bounded nesting. This
-module defines the format and writes it; serial_tree_read.py reads it.
+"""Format 2: the fast encoding, for values of bounded nesting. This module defines the
+format and writes it; format2_read.py reads it.
 
     bytes = MAGIC + kind + u32(len(head)) + head + body
     kind  = bit 1: the value is a continuation and body is its payload (else body is the
@@ -39,7 +39,7 @@ Every nested payload is a nested msgpack call, so the writer gives up (`Fallback
 `MAX_NEST` levels, as it does for a value met twice while it is being written (a cycle
 through an immutable value, which the reader could not build children-first), a value it
 cannot write, or an instance for a type msgpack writes itself (a string, a number...);
-`serialize.py` then writes format 1.
+`serialize` (serial/__init__.py) then writes format 1.
 The reader refuses more than `MAX_NEST` levels and validates every field; every value it
 can produce is a Turmeric value (arrays are vectors, msgpack maps are refused).
 """
@@ -53,29 +53,10 @@ from typing import Any
 import msgpack
 from msgpack import ExtType, Timestamp
 
-from .classes import type_key
-from .code import Builtin, Closure, Code, Continuation
-from .serial_common import (
-    X_BIGINT,
-    X_KW,
-    X_REF,
-    X_STYPE,
-    X_SYM,
-    big_int_bytes,
-    builtin_atom,
-)
-from .values import (
-    BoolKey,
-    Box,
-    Keyword,
-    Ref,
-    Struct,
-    StructType,
-    Symbol,
-    TList,
-    TMap,
-    TVector,
-)
+from ..classes import type_key
+from ..code import Builtin, Closure, Code, Continuation
+from ..values import BoolKey, Box, Keyword, Ref, Struct, StructType, Symbol, TList, TMap, TVector
+from .common import X_BIGINT, X_KW, X_REF, X_STYPE, X_SYM, big_int_bytes, builtin_atom
 
 MAGIC = b"TMK\x02"
 FORMAT = 2
@@ -89,7 +70,8 @@ X_CUSTOM, X_RESOURCE = 17, 18  # a value through a Serializable / Resource-Seria
 #: Types msgpack writes itself, so format 2 cannot run an instance for them.
 NATIVE_TYPES = frozenset({"nil", "bool", "int64", "float64", "string", "bytes"})
 
-_U32 = struct.Struct(">I")
+#: The length of the head, after MAGIC and the kind byte.
+U32 = struct.Struct(">I")
 K_CONT, K_AREFS = 1, 2  # bits of the kind byte after MAGIC
 _tuple_new = tuple.__new__
 #: Python objects msgpack would write natively but that are not Turmeric values.
@@ -310,7 +292,7 @@ class _Writer:
 
 def write(rt: Any, v: Any, prog: str) -> bytes:
     """Format-2 bytes for `v`, or `Fallback` when it needs format 1."""
-    w: _Writer | None = rt.__dict__.pop("_tree_writer", None)  # one user at a time
+    w: _Writer | None = rt.__dict__.pop("_format2_writer", None)  # one user at a time
     if w is None:
         w = _Writer(rt)
     ser = rt.serializable.impls["serialize"]
@@ -350,10 +332,10 @@ def write(rt: Any, v: Any, prog: str) -> bytes:
             names.append(code.symbol)
             names.append(code.version)
         packed = msgpack.packb([prog, names], use_bin_type=True)
-        head = _U32.pack(len(packed)) + packed
+        head = U32.pack(len(packed)) + packed
         if len(w.heads) >= 64:
             w.heads.clear()
         w.heads[key] = head
     w.reset()
-    rt._tree_writer = w  # only after a success: a failed writer may hold a half state
+    rt._format2_writer = w  # only after a success: a failed writer may hold a half state
     return b"".join((MAGIC, _KIND[kind], head, body))

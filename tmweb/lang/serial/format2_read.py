@@ -1,10 +1,10 @@
-"""Reading format 2 (serial_tree.py describes the format): the C decoder (_decode.c) or,
+"""Reading format 2 (format2_write.py describes the format): the C decoder (_decode.c) or,
 where it was not built, msgpack's unpackers decode the bytes, and their hooks build each
 Turmeric value as soon as its items are decoded. Both paths accept and refuse the same bytes.
 
 Every value the reader can produce is a Turmeric value: arrays become vectors, msgpack
 maps are refused, msgpack's timestamp extension becomes a float, and every other
-extension is one of ours or corrupt data. Also `layout`, what `tmweb inspect` shows.
+extension is one of ours or corrupt data.
 """
 
 from __future__ import annotations
@@ -13,41 +13,27 @@ import os
 from typing import Any
 
 import msgpack
-from msgpack import ExtType
 
-from . import errors as E
-from .code import Builtin, Closure, Code, Continuation
-from .errors import TurmericError
-from .serial_common import (
-    X_BIGINT,
-    X_KW,
-    X_REF,
-    Layout,
-    RawFrame,
-    atom,
-    corrupt,
-    load_hook,
-    special_frames,
-    struct_type,
-)
-from .serial_tree import (
-    _U32,
-    FORMAT,
+from .. import errors
+from ..code import Builtin, Closure, Code, Continuation
+from ..errors import TurmericError
+from ..values import Box, Keyword, Ref, Struct, TMap, TVector, mkey, tlist
+from .common import X_KW, X_REF, atom, corrupt, load_hook, special_frames, struct_type
+from .format2_write import (
     K_CONT,
     MAX_NEST,
+    U32,
     X_AREF,
     X_BOX,
     X_CELL,
     X_CLO,
     X_CONT,
     X_CUSTOM,
-    X_LIST,
     X_MAP,
     X_RESOURCE,
     X_STRUCT,
     X_VEC,
 )
-from .values import Box, Keyword, Ref, Struct, TMap, TVector, mkey, tlist
 
 try:  # the C decoder (_decode.c), built by `pip install` where a C compiler is found
     from . import _decode
@@ -99,9 +85,9 @@ def _resolve(rt: Any, head: bytes) -> tuple[str, list[Info], list[tuple[str, Cod
         special = specials.get(sym)
         code = special.code if special is not None else rt.find_code(sym)
         if code is None:
-            raise E.err(E.MISSING_FUNCTION, sym)
+            raise errors.err(errors.MISSING_FUNCTION, sym)
         if code.version != ver:
-            raise E.err(E.SCHEMA_MISMATCH, sym, prog)
+            raise errors.err(errors.SCHEMA_MISMATCH, sym, prog)
         infos.append(_info(code, special))
         if special is None:
             plain.append((sym, code))
@@ -147,8 +133,8 @@ class _Reader:
 
     def drop(self) -> None:
         """Forget this reader (its state is not known good, or its buffers are big)."""
-        if self.rt.__dict__.get("_tree_reader") is self:
-            del self.rt._tree_reader
+        if self.rt.__dict__.get("_format2_reader") is self:
+            del self.rt._format2_reader
 
     def unpacker(self, size: int, d: int) -> msgpack.Unpacker:
         """The unpacker for data of `size` bytes at nesting level `d`.
@@ -244,7 +230,7 @@ class _Reader:
                 raise corrupt("deserialize: malformed struct")
             t = struct_type(self.rt, items[0])
             if len(items) - 1 != len(t.fields):
-                raise E.err(E.SCHEMA_MISMATCH, t.qualified, self.prog)
+                raise errors.err(errors.SCHEMA_MISMATCH, t.qualified, self.prog)
             v = Struct(t, tuple(items[1:]))
         else:
             v = tlist(items)
@@ -372,7 +358,7 @@ class _Reader:
         the last read's table is not)."""
         if kind > 3:
             raise corrupt(f"deserialize: unknown kind {kind}")
-        self.code_table(data[: 9 + _U32.unpack_from(data, 5)[0]])
+        self.code_table(data[: 9 + U32.unpack_from(data, 5)[0]])
         return len(self.hit[3])
 
     def read(self, data: bytes) -> Any:
@@ -423,9 +409,9 @@ class _Reader:
 
 def read(rt: Any, data: bytes) -> Any:
     """Rebuild a value from format-2 bytes (`data` starts with MAGIC)."""
-    r: _Reader | None = rt.__dict__.get("_tree_reader")
+    r: _Reader | None = rt.__dict__.get("_format2_reader")
     if r is None:
-        r = rt._tree_reader = _Reader(rt)
+        r = rt._format2_reader = _Reader(rt)
     elif r.busy:  # a load hook deserializes during this read: it gets a reader of its own
         r = _Reader(rt)
     r.busy = True
@@ -441,94 +427,3 @@ def read(rt: Any, data: bytes) -> Any:
     if len(data) >= 1 << 20:  # keep only readers whose buffers are small
         r.drop()
     return v
-
-
-# --------------------------------------------------------------------------- inspection
-
-_KINDS = {
-    X_VEC: "vector", X_MAP: "map", X_STRUCT: "struct", X_LIST: "list", X_CLO: "fn",
-    X_CONT: "continuation", X_CELL: "ref", X_BOX: "box", X_CUSTOM: "custom",
-    X_RESOURCE: "resource",
-}  # fmt: skip
-
-
-class _RawExt:
-    """An extension value read without building anything (for `layout`)."""
-
-    __slots__ = ("code", "data")
-
-    def __init__(self, code: int, data: bytes) -> None:
-        self.code = code
-        self.data = data
-
-    def short(self) -> str:
-        code = self.code
-        if code == X_REF or code == X_AREF:
-            return f"#<object {int.from_bytes(self.data, 'big')}>"
-        if code == X_KW:
-            return ":" + self.data.decode(errors="replace")
-        if code in _KINDS:
-            return f"#<{_KINDS[code]}, {len(self.data)} bytes>"
-        if code == X_BIGINT:
-            return str(int.from_bytes(self.data, "big", signed=True)) if self.data else "?"
-        return self.data.decode(errors="replace")
-
-
-def _as_written(x: Any) -> Any:
-    if x.__class__ is _RawExt:
-        return ExtType(x.code, x.data)
-    if x.__class__ is list:
-        return [_as_written(y) for y in x]
-    return x
-
-
-def _raw_short(x: Any) -> str:
-    if x.__class__ is _RawExt:
-        return x.short()
-    if x.__class__ is list:
-        return "[" + " ".join(_raw_short(y) for y in x) + "]"
-    return repr(x)[:60]
-
-
-def layout(data: bytes) -> Layout:
-    """What format-2 bytes hold, without loading code; raises corrupt-data."""
-    try:
-        n = _U32.unpack_from(data, 5)[0]
-        kind = data[4]
-        prog, names = msgpack.unpackb(data[9 : 9 + n], raw=False)
-        count = [0]
-
-        def raw(code: int, payload: bytes) -> _RawExt:
-            if code in _KINDS:
-                count[0] += 1
-            return _RawExt(code, payload)
-
-        body = msgpack.unpackb(data[9 + n :], raw=False, ext_hook=raw, max_map_len=0)
-    except Exception as e:
-        raise corrupt(f"deserialize: malformed data ({type(e).__name__}: {e})") from None
-    lay = Layout(
-        FORMAT,
-        str(prog),
-        list(zip(names[::2], names[1::2])),
-        [("header", 9), ("code table", n), ("body", len(data) - 9 - n)],
-        count[0] + (kind & K_CONT),
-    )
-    try:
-        if kind & K_CONT and body.__class__ is list and body:
-            _raw_frames(lay, body)
-    except Exception as e:
-        raise corrupt(f"deserialize: malformed frames ({type(e).__name__}: {e})") from None
-    return lay
-
-
-def _raw_frames(lay: Layout, body: list[Any]) -> None:
-    lay.resumable = bool(body[-1])
-    lay.frames = []
-    j = 0
-    while j + 4 <= len(body) - 1:
-        count = body[j + 2]
-        size = 4 + count if count.__class__ is int and count >= 0 else 4
-        rec = body[j : j + size]
-        size_bytes = sum(len(msgpack.packb(_as_written(x), use_bin_type=True)) for x in rec)
-        lay.frames.append(RawFrame(rec[0], rec[1], [_raw_short(x) for x in rec[4:]], size_bytes))
-        j += size

@@ -1,22 +1,21 @@
 """What both serialization formats share: the atom extension codes and how atoms are
-decoded, the corrupt-data error, the machine's special frames, and the raw layout of
-serialized bytes that `tmweb inspect` shows."""
+written and read, the corrupt-data error, the machine's special frames, and the load hooks
+(struct types and `Serializable` / `Resource-Serializable` instances)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from . import errors as E
-from .errors import TurmericError
-from .values import Keyword, StructType, Symbol
+from .. import errors
+from ..errors import TurmericError
+from ..values import Keyword, StructType, Symbol
 
 # extension type codes of references and atoms (format 2 adds its own from 8 on)
 X_REF, X_KW, X_SYM, X_BIGINT, X_BUILTIN, X_STYPE, X_GLOBAL = 1, 2, 3, 4, 5, 6, 7
 
 
 def corrupt(msg: str) -> TurmericError:
-    return E.err(E.CORRUPT_DATA, msg)
+    return errors.err(errors.CORRUPT_DATA, msg)
 
 
 _SPECIAL: dict[str, Any] = {}
@@ -26,7 +25,7 @@ def special_frames() -> dict[str, Any]:
     """The machine's delimiter and handler frames by symbol (imported late: the machine
     does not import the serializer, and this keeps it that way)."""
     if not _SPECIAL:
-        from .machine import SPECIAL
+        from ..machine import SPECIAL
 
         _SPECIAL.update(SPECIAL)
     return _SPECIAL
@@ -40,7 +39,7 @@ def big_int_bytes(n: int) -> bytes:
 def builtin_atom(rt: Any, b: Any) -> tuple[int, bytes] | None:
     """How a built-in function is written, by name: a registered built-in (X_BUILTIN) or a
     module global (X_GLOBAL); None when neither finds it again, so it cannot be written."""
-    from .builtins.registry import BY_SYMBOL
+    from ..builtins.registry import BY_SYMBOL
 
     if BY_SYMBOL.get(b.symbol) is b:
         return X_BUILTIN, b.symbol.encode()
@@ -67,11 +66,11 @@ def atom(rt: Any, code: int, data: bytes) -> Any:
     if code == X_SYM:
         return Symbol(text)
     if code == X_BUILTIN:
-        from .builtins.registry import BY_SYMBOL
+        from ..builtins.registry import BY_SYMBOL
 
         b = BY_SYMBOL.get(text)
         if b is None:
-            raise E.err(E.MISSING_FUNCTION, text)
+            raise errors.err(errors.MISSING_FUNCTION, text)
         return b
     if code == X_GLOBAL:
         mod, _, name = text.rpartition(".")
@@ -80,10 +79,10 @@ def atom(rt: Any, code: int, data: bytes) -> Any:
             try:
                 m = rt.load_module(mod, defs_only=True)
             except TurmericError:
-                raise E.err(E.MISSING_FUNCTION, text) from None
+                raise errors.err(errors.MISSING_FUNCTION, text) from None
         cell = m.cells.get(name)
         if cell is None or not cell.bound:
-            raise E.err(E.MISSING_FUNCTION, text)
+            raise errors.err(errors.MISSING_FUNCTION, text)
         return cell.value
     if code == X_STYPE:
         return struct_type(rt, text)
@@ -102,7 +101,7 @@ def struct_type(rt: Any, qualified: str) -> StructType:
                 pass
         t = rt.structs.get(qualified)
     if t is None:
-        raise E.err(E.MISSING_FUNCTION, qualified)
+        raise errors.err(errors.MISSING_FUNCTION, qualified)
     return t
 
 
@@ -118,28 +117,5 @@ def load_hook(rt: Any, resource: bool, label: Any, inner: Any) -> Any:
         cls, method = rt.serializable, "deserialize"
     impl = cls.impls[method].get(key)
     if impl is None:
-        raise E.err(E.MISSING_FUNCTION, f"{cls.name} {method} for {label}")
+        raise errors.err(errors.MISSING_FUNCTION, f"{cls.name} {method} for {label}")
     return rt.machine.apply(impl, (inner,))
-
-
-@dataclass(slots=True)
-class RawFrame:
-    """One frame as the bytes hold it, before any code is looked up."""
-
-    code_index: int
-    pc: Any
-    slots: list[str]  # short descriptions of the raw slot values
-    size: int  # bytes
-
-
-@dataclass(slots=True)
-class Layout:
-    """What serialized bytes hold, read without loading any code (for `tmweb inspect`)."""
-
-    format: int
-    program_version: str
-    codes: list[tuple[str, str]]  # (symbol, version)
-    parts: list[tuple[str, int]]  # (part, bytes), adding up to the whole
-    objects: int  # objects with their own record or extension
-    frames: list[RawFrame] | None = None  # when the value is a continuation
-    resumable: bool = True
