@@ -10,7 +10,7 @@ A continuation of depth 1, 10 and 100 is captured in Turmeric: a recursive funct
 five let-bound locals (an int, another int, a string, a two-item vector and a float)
 recurses, then `(cloneable-shift [k] k)` under a `cloneable-reset`. It is timed through
 `serialize` / `deserialize` (the Python API the built-ins call; they write format 2), and,
-for comparison, through format 1 (`serialize_graph`, the fallback format). The floor is
+for comparison, through format 1 (`serialize_format1`, the fallback format). The floor is
 `msgpack.packb` / `msgpack.unpackb` of the same frames as plain tuples - (symbol string,
 version string, pc int, the 5 locals) - measured in the same run: nothing can serialize
 those frames with less work than msgpack itself does.
@@ -199,12 +199,12 @@ def run(repeat: int) -> tuple[list[Row], dict[str, int]]:
         assert msgpack.unpackb(packed, use_list=False) is not None
 
         assert serial.format_of(data) == 2, "serialize wrote format 1"
-        graph = serial.serialize_format1(rt, k)
+        data1 = serial.serialize_format1(rt, k)
         t_ser = best_per_call(lambda k=k: serial.serialize(rt, k), repeat)
         t_de = best_per_call(lambda data=data: serial.deserialize(rt, data), repeat)
         t_de_py = pure_python(lambda data=data: serial.deserialize(rt, data), repeat)
         t_ser1 = best_per_call(lambda k=k: serial.serialize_format1(rt, k), repeat)
-        t_de1 = best_per_call(lambda graph=graph: serial.deserialize(rt, graph), repeat)
+        t_de1 = best_per_call(lambda data1=data1: serial.deserialize(rt, data1), repeat)
         t_pack = best_per_call(
             lambda frames=frames: msgpack.packb(frames, use_bin_type=True), repeat
         )

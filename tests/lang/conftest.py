@@ -80,7 +80,7 @@ def rt() -> Runtime:
 
 def decoders() -> list[tuple[str, Any]]:
     """The format-2 decoders to run tests under, as (id, value for format2_read.DECODE):
-    the C decoder where it was built (test_decode.py fails in CI when it was not), and
+    the C decoder where it was built (serial/test_decode.py fails in CI when it was not), and
     msgpack's Unpacker (DECODE = None), what a machine without a C compiler uses."""
     from tmweb.lang.serial import format2_read
 

@@ -229,7 +229,7 @@ EXT_CODES = [
     common.X_REF, common.X_KW, common.X_SYM, common.X_BIGINT, common.X_BUILTIN, common.X_STYPE, common.X_GLOBAL, format2_write.X_AREF,
     0, 99, 127, -5,
 ]  # fmt: skip
-TREE_COMPOUND = [
+FORMAT2_COMPOUND = [
     format2_write.X_VEC, format2_write.X_MAP, format2_write.X_STRUCT, format2_write.X_LIST, format2_write.X_CLO, format2_write.X_CONT, format2_write.X_CELL, format2_write.X_BOX, format2_write.X_CUSTOM,
     format2_write.X_RESOURCE,
 ]  # fmt: skip
@@ -347,7 +347,7 @@ def gen_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
     return format1_write.MAGIC + _packb(payload)
 
 
-def _tree_head(rnd: random.Random) -> bytes:
+def _format2_head(rnd: random.Random) -> bytes:
     names: list[Any] = []
     for _ in range(rnd.randrange(4)):
         names += [rnd.choice(SYMBOLS), rnd.choice(["0", "", "0000000000000000", "x"])]
@@ -355,41 +355,41 @@ def _tree_head(rnd: random.Random) -> bytes:
     return _packb(head)
 
 
-def _tree_message(kind: int, head: bytes, body: bytes) -> bytes:
+def _format2_message(kind: int, head: bytes, body: bytes) -> bytes:
     return format2_write.MAGIC + bytes([kind]) + len(head).to_bytes(4, "big") + head + body
 
 
-def gen_tree_value(rnd: random.Random, depth: int = 0) -> Any:
+def gen_format2_value(rnd: random.Random, depth: int = 0) -> Any:
     """A random format-2 value: atoms, arrays, and our compound extensions whose payload is
     itself a packed random value (so decoding nests)."""
     r = rnd.random()
     if depth >= 4 or r < 0.5:
         return _atom(rnd)
     if r < 0.7:
-        return [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
-    code = rnd.choice(TREE_COMPOUND)
+        return [gen_format2_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
+    code = rnd.choice(FORMAT2_COMPOUND)
     if code in (format2_write.X_CUSTOM, format2_write.X_RESOURCE) and rnd.random() < 0.7:
-        items: Any = [rnd.choice(["fz.point", "FileHandle", "vector", "x.y"]), gen_tree_value(rnd, depth + 1)]
+        items: Any = [rnd.choice(["fz.point", "FileHandle", "vector", "x.y"]), gen_format2_value(rnd, depth + 1)]
     elif code == format2_write.X_STRUCT and rnd.random() < 0.7:
         items = [rnd.choice(["fz.point", "fz.node", "core.Some", "x"]), 1, 2]
     elif code == format2_write.X_CLO and rnd.random() < 0.7:
-        items = [rnd.randrange(3), *[gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(3))]]
+        items = [rnd.randrange(3), *[gen_format2_value(rnd, depth + 1) for _ in range(rnd.randrange(3))]]
     elif code == format2_write.X_CONT and rnd.random() < 0.7:
         items = [*_gen_frame(rnd, depth), rnd.random() < 0.8]
     else:
-        items = [gen_tree_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
-    payload = _packb(items if code not in (format2_write.X_CELL, format2_write.X_BOX) else gen_tree_value(rnd, depth + 1))
+        items = [gen_format2_value(rnd, depth + 1) for _ in range(rnd.randrange(5))]
+    payload = _packb(items if code not in (format2_write.X_CELL, format2_write.X_BOX) else gen_format2_value(rnd, depth + 1))
     return msgpack.ExtType(code, payload)
 
 
 def _gen_frame(rnd: random.Random, depth: int) -> list[Any]:
     n = rnd.randrange(4)
-    slots = [gen_tree_value(rnd, depth + 1) for _ in range(n)]
-    cref = None if rnd.random() < 0.7 else gen_tree_value(rnd, depth + 1)
+    slots = [gen_format2_value(rnd, depth + 1) for _ in range(n)]
+    cref = None if rnd.random() < 0.7 else gen_format2_value(rnd, depth + 1)
     return [rnd.randrange(3), rnd.randrange(4), n if rnd.random() < 0.8 else n + 1, cref, *slots]
 
 
-def gen_tree(rnd: random.Random, heads: list[bytes]) -> bytes:
+def gen_format2(rnd: random.Random, heads: list[bytes]) -> bytes:
     """A format-2 message: a header (a real one, so the body gets read, or a random one), a
     kind, and a random body."""
     kind = rnd.choice([0, 0, 1, 1, 2, 3, 4, 255])
@@ -397,9 +397,9 @@ def gen_tree(rnd: random.Random, heads: list[bytes]) -> bytes:
         body = [x for _ in range(rnd.randrange(3)) for x in _gen_frame(rnd, 1)]
         body.append(rnd.random() < 0.8)
     else:
-        body = gen_tree_value(rnd)
-    head = rnd.choice(heads) if rnd.random() < 0.6 else _tree_head(rnd)
-    return _tree_message(kind, head, _packb(body))
+        body = gen_format2_value(rnd)
+    head = rnd.choice(heads) if rnd.random() < 0.6 else _format2_head(rnd)
+    return _format2_message(kind, head, _packb(body))
 
 
 def _heads(seeds: list[bytes]) -> list[bytes]:
@@ -446,7 +446,7 @@ def _lists(x: Any, out: list[list[Any]]) -> list[list[Any]]:
     return out
 
 
-def gen_tree_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
+def gen_format2_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
     """A valid format-2 message with a few values, payload items or frame fields replaced,
     inserted, deleted or swapped, or its kind or header changed."""
     data = rnd.choice(seeds)
@@ -459,23 +459,23 @@ def gen_tree_structural(rnd: random.Random, seeds: list[bytes]) -> bytes:
         if where < 0.08:
             kind = rnd.choice([0, 1, 2, 3, 7])
         elif where < 0.16:
-            head = _tree_head(rnd)
+            head = _format2_head(rnd)
         elif not (targets := _lists(holder, [])[1:]):  # a plain value: replace it
-            holder[0] = gen_tree_value(rnd, 1)
+            holder[0] = gen_format2_value(rnd, 1)
         else:
             target = rnd.choice(targets)
             i = rnd.randrange(len(target) + 1)
             action = rnd.choice(["replace", "replace", "insert", "delete", "swap"])
             if action == "insert" or i == len(target):
-                target.insert(i, gen_tree_value(rnd, 2))
+                target.insert(i, gen_format2_value(rnd, 2))
             elif action == "replace":
-                target[i] = gen_tree_value(rnd, 2) if rnd.random() < 0.7 else rnd.randrange(-2, 20)
+                target[i] = gen_format2_value(rnd, 2) if rnd.random() < 0.7 else rnd.randrange(-2, 20)
             elif action == "delete":
                 del target[i]
             else:
                 j = rnd.randrange(len(target))
                 target[i], target[j] = target[j], target[i]
-    return _tree_message(kind, head, _packb(_repack(holder[0])))
+    return _format2_message(kind, head, _packb(_repack(holder[0])))
 
 
 def _packb(v: Any) -> bytes:
@@ -491,7 +491,7 @@ SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
 #: Inputs per strategy; each test checks that all of its inputs ran.
 SIZES = {
     "mutated": 4000, "random": 1500, "msgpack": 1500, "envelope": 3000, "structural": 5000,
-    "tree": 3000, "tree-structural": 6000,
+    "format2": 3000, "format2-structural": 6000,
 }  # fmt: skip
 
 
@@ -528,7 +528,7 @@ def test_random_msgpack_behind_magic(guarded: Callable[[bytes], None]) -> None:
         rnd = random.Random(seed)
         if rnd.random() < 0.5:
             return format1_write.MAGIC + _packb(gen_msg(rnd))
-        return _tree_message(rnd.randrange(4), _tree_head(rnd), _packb(gen_msg(rnd)))
+        return _format2_message(rnd.randrange(4), _format2_head(rnd), _packb(gen_msg(rnd)))
 
     _run("msgpack", SEEDS.map(message), guarded)
 
@@ -551,15 +551,15 @@ def test_format_2_shaped(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
     heads = _heads(fuzz_env[1])
-    _run("tree", SEEDS.map(lambda seed: gen_tree(random.Random(seed), heads)), guarded)
+    _run("format2", SEEDS.map(lambda seed: gen_format2(random.Random(seed), heads)), guarded)
 
 
 def test_format_2_structural_mutations(
     fuzz_env: tuple[Runtime, list[bytes]], guarded: Callable[[bytes], None]
 ) -> None:
     seeds = _of_format(fuzz_env[1], format2_write.FORMAT)
-    strategy = SEEDS.map(lambda seed: gen_tree_structural(random.Random(seed), seeds))
-    _run("tree-structural", strategy, guarded)
+    strategy = SEEDS.map(lambda seed: gen_format2_structural(random.Random(seed), seeds))
+    _run("format2-structural", strategy, guarded)
 
 
 def test_total_is_at_least_ten_thousand() -> None:

@@ -1,10 +1,10 @@
 """The two serialization formats, byte by byte (SPEC 1.5; docs/decisions.md).
 
-`serialize` writes format 2 (tree, serial_tree.py) and falls back to format 1 (graph,
-serial_graph.py) where format 2 cannot be used; `deserialize` reads both. test_serialize.py
-runs every behaviour through both; this file checks what is particular to each format: how
-the writer chooses, hand-built and tampered bytes of each, the code-table cache, the C
-stack, and `layout` (what `tmweb inspect` prints).
+`serialize` writes format 2 (format2_write.py) and falls back to format 1 (format1_write.py)
+where format 2 cannot be used; `deserialize` reads both. test_serialize.py runs every
+behaviour through both; this file checks what is particular to each format: how the writer
+chooses, hand-built and tampered bytes of each, the code-table cache and the C stack
+(test_layout.py checks what `tmweb inspect` shows of them).
 """
 
 from __future__ import annotations
@@ -93,9 +93,9 @@ VALUES = [
 @pytest.mark.parametrize("src", VALUES)
 def test_both_formats_load_to_the_same_value(rt: Runtime, src: str) -> None:
     v = ev(rt, src)
-    tree, graph = serial.serialize(rt, v), serial.serialize_format1(rt, v)
-    assert serial.format_of(tree) == format2_write.FORMAT
-    assert pr_str(serial.deserialize(rt, tree)) == pr_str(serial.deserialize(rt, graph)) == pr_str(v)
+    data2, data1 = serial.serialize(rt, v), serial.serialize_format1(rt, v)
+    assert serial.format_of(data2) == format2_write.FORMAT
+    assert pr_str(serial.deserialize(rt, data2)) == pr_str(serial.deserialize(rt, data1)) == pr_str(v)
 
 
 def nested(rt: Runtime, depth: int) -> Any:
@@ -384,9 +384,9 @@ def test_format_1_bytes_are_not_pickle(sample1: bytes) -> None:
 # --------------------------------------------------------------------------- format 2 bytes
 
 
-def tree_parts(data: bytes) -> tuple[int, str, list[str], Any]:
+def format2_parts(data: bytes) -> tuple[int, str, list[str], Any]:
     """(kind, program version, code names, body) of format-2 bytes; extension values stay
-    raw (ExtType), so a test can edit them and `tree_bytes` packs them back."""
+    raw (ExtType), so a test can edit them and `format2_bytes` packs them back."""
     assert data.startswith(format2_write.MAGIC)
     n = struct.unpack(">I", data[5:9])[0]
     prog, names = msgpack.unpackb(data[9 : 9 + n], raw=False)
@@ -394,7 +394,7 @@ def tree_parts(data: bytes) -> tuple[int, str, list[str], Any]:
     return data[4], prog, names, body
 
 
-def tree_bytes(kind_: int, prog: Any, names: Any, body: Any, head: bytes | None = None) -> bytes:
+def format2_bytes(kind_: int, prog: Any, names: Any, body: Any, head: bytes | None = None) -> bytes:
     if head is None:
         head = msgpack.packb([prog, names], use_bin_type=True)
     return format2_write.MAGIC + bytes([kind_]) + struct.pack(">I", len(head)) + head + msgpack.packb(
@@ -408,7 +408,7 @@ def vec(*items: Any) -> ExtType:
 
 def value_bytes(body: Any, names: list[str] | None = None) -> bytes:
     """Format-2 bytes whose body is one value (kind 0)."""
-    return tree_bytes(0, "x", names or [], body)
+    return format2_bytes(0, "x", names or [], body)
 
 
 @pytest.fixture(scope="module")
@@ -419,10 +419,10 @@ def sample2(rt: Runtime, k: Continuation) -> bytes:
 
 
 def _tamper2(sample: bytes, edit: Any) -> bytes:
-    kind_, prog, names, body = tree_parts(sample)
+    kind_, prog, names, body = format2_parts(sample)
     parts = [kind_, prog, names, body]
     edit(parts)
-    return tree_bytes(*parts)
+    return format2_bytes(*parts)
 
 
 def _slot(p: list[Any], v: Any) -> None:
@@ -513,7 +513,7 @@ def test_format_2_unknown_code_symbol_is_missing_function(rt: Runtime, sample2: 
 
 
 def test_format_2_changed_code_version_is_schema_mismatch(rt: Runtime, sample2: bytes) -> None:
-    _, prog, names, _ = tree_parts(sample2)
+    _, prog, names, _ = format2_parts(sample2)
 
     def edit(p: list[Any]) -> None:
         p[2][1] = "0000000000000000"
@@ -552,13 +552,13 @@ def test_format_2_arrays_are_vectors_wherever_they_are(rt: Runtime) -> None:
 def test_format_2_tampered_handler_frame_never_crashes(rt: Runtime) -> None:
     src = "(defn g2 [] (try (+ 1 (cloneable-shift [k] k)) (catch [e] :caught))) (cloneable-reset g2)"
     data = serial.serialize(rt, ev(rt, src))
-    kind_, prog, names, body = tree_parts(data)
+    kind_, prog, names, body = format2_parts(data)
     i = names[::2].index("core/%try")
     j = 0
     while body[j] != i:  # find the handler frame: walk frame by frame
         j += 4 + body[j + 2]
     body[j + 4] = 5  # its handler is not a function
-    assert kind(load_error(rt, tree_bytes(kind_, prog, names, body))) == "corrupt-data"
+    assert kind(load_error(rt, format2_bytes(kind_, prog, names, body))) == "corrupt-data"
 
 
 def test_format_2_closure_of_other_code_in_a_frame_is_corrupt(rt: Runtime) -> None:
@@ -568,13 +568,13 @@ def test_format_2_closure_of_other_code_in_a_frame_is_corrupt(rt: Runtime) -> No
     """
     kk = ev(rt, src)
     data = serial.serialize(rt, kk)
-    kind_, prog, names, body = tree_parts(data)
+    kind_, prog, names, body = format2_parts(data)
     assert isinstance(body[3], ExtType) and body[3].code == format2_write.X_CLO  # the top frame's closure
     payload = msgpack.unpackb(body[3].data)
     other = next(i for i, n in enumerate(names[::2]) if n != names[2 * payload[0]])
     payload[0] = other
     body[3] = ExtType(format2_write.X_CLO, msgpack.packb(payload))
-    e = load_error(rt, tree_bytes(kind_, prog, names, body))
+    e = load_error(rt, format2_bytes(kind_, prog, names, body))
     assert kind(e) == "corrupt-data"
 
 
@@ -646,35 +646,7 @@ def test_deepest_format_2_values_fit_a_small_thread_stack() -> None:
     assert p.stdout.strip() == "[2, True, 'corrupt-data']"
 
 
-# --------------------------------------------------------------------------- layout
-
-
-@pytest.mark.parametrize("writer", ["tree", "graph"])
-def test_layout_shows_code_table_frames_and_sizes(rt: Runtime, k: Continuation, writer: str) -> None:
-    data = serial.serialize(rt, k) if writer == "tree" else serial.serialize_format1(rt, k)
-    lay = serial.layout(data)
-    assert lay.format == serial.format_of(data)
-    assert sum(n for _, n in lay.parts) == len(data)
-    assert lay.frames is not None and len(lay.frames) == len(k.frames)
-    syms = [lay.codes[f.code_index][0] for f in lay.frames]
-    assert syms == [fr[3].code.symbol for fr in k.frames]
-    assert lay.frames[0].slots[0] == "3"  # a = 3
-    assert lay.program_version == serial.program_version(rt)
-
-
-@pytest.mark.parametrize("writer", ["tree", "graph"])
-def test_layout_of_a_plain_value(rt: Runtime, writer: str) -> None:
-    v = ev(rt, "[1 2 3]")
-    data = serial.serialize(rt, v) if writer == "tree" else serial.serialize_format1(rt, v)
-    lay = serial.layout(data)
-    assert lay.frames is None and lay.codes == []
-
-
-def test_layout_of_corrupt_bytes_is_corrupt_data(rt: Runtime, sample2: bytes) -> None:
-    for bad in (sample2[:12], format2_write.MAGIC + b"\x01\x00\x00\x00\x02\xc1\xc1", format1_write.MAGIC + b"\xc1"):
-        with pytest.raises(TurmericError) as info:
-            serial.layout(bad)
-        assert kind(info.value) == "corrupt-data"
+# --------------------------------------------------------------------------- both readers
 
 
 def test_closure_frames_keep_their_closure(rt: Runtime) -> None:

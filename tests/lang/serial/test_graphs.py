@@ -235,8 +235,8 @@ def test_random_graphs_keep_values_and_sharing_in_both_formats(env: Env, seed: i
     cyclic = has_cycle(v)
     data = serial.serialize(rt, v)
     same_shape(v, serial.deserialize(rt, data), serial.format_of(data) == 2 or not cyclic)
-    graph = serial.serialize_format1(rt, v)
-    same_shape(v, serial.deserialize(rt, graph), not cyclic)
+    data1 = serial.serialize_format1(rt, v)
+    same_shape(v, serial.deserialize(rt, data1), not cyclic)
 
 
 def test_the_generator_makes_sharing_cycles_and_both_formats(env: Env) -> None:

@@ -65,7 +65,7 @@ MODES = [(format2_write.FORMAT, name, decode) for name, decode in decoders()] + 
 @pytest.fixture(
     scope="module",
     params=MODES,
-    ids=[f"tree-{name}" if f == format2_write.FORMAT else "graph" for f, name, _ in MODES],
+    ids=[f"format2-{name}" if f == format2_write.FORMAT else "format1" for f, name, _ in MODES],
     autouse=True,
 )
 def fmt(request: pytest.FixtureRequest) -> Iterator[int]:
