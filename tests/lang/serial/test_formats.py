@@ -14,7 +14,6 @@ import os
 import struct
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -611,13 +610,38 @@ from tmweb.lang import Runtime, TurmericError
 from tmweb.lang import serial
 from tmweb.lang.serial import format2_write
 
+def ext_head(code, n):
+    # msgpack's header of an extension value with n bytes of data
+    fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(n)
+    if fixed is not None:
+        return bytes([fixed, code])
+    if n < 256:
+        return bytes([0xC7, n, code])
+    if n < 65536:
+        return b"\\xc8" + n.to_bytes(2, "big") + bytes([code])
+    return b"\\xc9" + n.to_bytes(4, "big") + bytes([code])
+
+def nested_vectors(depth):
+    # the packed value ext(VEC, [ext(VEC, [... [1]])]), `depth` levels, built inside out in
+    # linear time: each level is a header and a one-item array around the level inside it
+    parts, inner = [], 1  # msgpack's 1 is one byte
+    for _ in range(depth):
+        head = ext_head(format2_write.X_VEC, inner + 1)
+        parts.append(head + b"\\x91")
+        inner += len(head) + 1
+    return b"".join(reversed(parts)) + b"\\x01"
+
+small = 1
+for _ in range(300):
+    small = msgpack.ExtType(format2_write.X_VEC, msgpack.packb([small]))
+assert nested_vectors(300) == msgpack.packb(small)  # the same bytes as msgpack's own
+
 rt = Runtime()
 v = rt.eval_text(
     "(loop [i 0 acc [:end]] (if (= i {depth}) acc (recur (inc i) [:v acc])))", rt.module("m"))
-deep = 1
-for _ in range(100_000):  # hand-built: 100,000 nested extension values
-    deep = msgpack.ExtType(format2_write.X_VEC, msgpack.packb([deep]))
-bad = format2_write.MAGIC + b"\\x00" + (11).to_bytes(4, "big") + msgpack.packb(["x", []]) + msgpack.packb(deep)
+# hand-built: {deep} nested extension values, far past what the reader accepts
+bad = (format2_write.MAGIC + b"\\x00" + (11).to_bytes(4, "big") + msgpack.packb(["x", []])
+       + nested_vectors({deep}))
 out = []
 
 def run():
@@ -639,8 +663,9 @@ print(out)
 
 def test_deepest_format_2_values_fit_a_small_thread_stack() -> None:
     """msgpack's nested calls run on the C stack: the deepest value format 2 writes, and
-    far deeper hand-built bytes, must not crash a thread with a 512 KB stack."""
-    code = textwrap.dedent(STACK_CHECK).replace("{depth}", str(format2_write.MAX_NEST))
+    far deeper hand-built bytes (2,000 levels; the reader refuses past MAX_NEST), must not
+    crash a thread with a 512 KB stack."""
+    code = STACK_CHECK.replace("{depth}", str(format2_write.MAX_NEST)).replace("{deep}", "2000")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[2, True, 'corrupt-data']"
