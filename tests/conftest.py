@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: a real Redis server, and a clock tests move.
+"""Fixtures shared by every test folder: a real Redis server, a clock tests move, and the
+Hypothesis profiles.
 
 `redis_server` starts `redis-server` on a free port for the whole session, or uses the
 server named by `TMWEB_TEST_REDIS` (a URL whose database the tests may flush; such a server
@@ -7,6 +8,12 @@ Redis tests skip, except on CI (`CI=true`), where they fail loudly.
 
 `clock` is the time tokens and the SQLite store read (`tmweb.App(clock=...)`), moved
 forward by `clock.advance(seconds)` instead of a real wait.
+
+Hypothesis runs under one of two profiles: `dev`, the default, with few examples per
+property so the suite stays quick, and `ci`, chosen by `CI=true` (as .ci/run sets it) or by
+`--hypothesis-profile=ci`, with ten times as many. Tests never name a number of examples;
+one that needs more or fewer than the others asks for a multiple of the profile's count
+(`examples` in tests/lang/conftest.py).
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+from hypothesis import settings
+
+settings.register_profile("dev", max_examples=100)
+settings.register_profile("ci", max_examples=1000)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tmweb.lang import Runtime, TurmericError, pr_str
 
@@ -86,3 +87,9 @@ def decoders() -> list[tuple[str, Any]]:
 
     built = [("c", format2_read._decode.decode)] if format2_read._decode is not None else []
     return [*built, ("py", None)]
+
+
+def examples(share: float) -> int:
+    """`share` times the current Hypothesis profile's `max_examples` (dev 100, ci 1,000;
+    tests/conftest.py): what a property that is cheaper or dearer than most runs."""
+    return max(1, round(settings().max_examples * share))

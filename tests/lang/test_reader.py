@@ -8,6 +8,7 @@ import string
 from typing import Any
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -331,7 +332,7 @@ def _colls(children: Any) -> Any:
 values = st.recursive(atoms, _colls, max_leaves=25)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(0.3), deadline=None)
 @given(values)
 def test_read_print_round_trip(v: Any) -> None:
     text = pr_str(v)
@@ -341,7 +342,7 @@ def test_read_print_round_trip(v: Any) -> None:
     assert pr_str(back) == text
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(0.1), deadline=None)
 @given(st.lists(values, min_size=1, max_size=5))
 def test_read_all_of_printed_values(vs: list[Any]) -> None:
     text = "\n".join(pr_str(v) for v in vs)

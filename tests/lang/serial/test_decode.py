@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import msgpack
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgpack import ExtType, Timestamp
@@ -325,7 +326,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return d
 
 
-@settings(max_examples=2000, deadline=None, database=None)
+@settings(max_examples=examples(2), deadline=None, database=None)
 @given(VALUES, st.sampled_from(HOOKS), st.booleans(), st.binary(max_size=3), st.booleans())
 def test_decode_agrees_with_msgpack(v: Any, hooks: str, root: bool, pre: bytes, f32: bool) -> None:
     """Random values of every kind, read after a random prefix, with 32- or 64-bit floats."""
@@ -336,7 +337,7 @@ def test_decode_agrees_with_msgpack(v: Any, hooks: str, root: bool, pre: bytes, 
     agree(pre + data, len(pre), hooks, root)
 
 
-@settings(max_examples=2000, deadline=None, database=None)
+@settings(max_examples=examples(2), deadline=None, database=None)
 @given(st.one_of(st.binary(max_size=40), mutated()), st.sampled_from(HOOKS), st.booleans())
 def test_decode_agrees_with_msgpack_on_bad_bytes(data: bytes, hooks: str, root: bool) -> None:
     """Random and damaged bytes: the same refusals, and the same values when read."""

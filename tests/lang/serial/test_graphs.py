@@ -20,6 +20,7 @@ import random
 from typing import Any
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -223,7 +224,10 @@ def has_cycle(v: Any) -> bool:
 
 
 SETTINGS = dict(
-    deadline=None, database=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow]
+    deadline=None,
+    database=None,
+    max_examples=examples(0.4),
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
