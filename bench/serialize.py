@@ -18,7 +18,8 @@ those frames with less work than msgpack itself does.
 Each timing is the best of `--repeat` runs after a warm-up; a run loops the call enough
 times (`timeit` autorange) to last at least 0.2 s, and reports the time per call. The
 section also records the byte sizes of the seed's `(+ 1 _)` continuation, a 50-frame deep
-continuation, and the seed's dataset checkpoint (`checkpoint-999.bin`).
+continuation, and the seed's dataset checkpoint (`checkpoint-999.bin`); the seed's programs
+are read from tests/programs/, where the tests read them too.
 
 The section is written into docs/benchmarks.md between `<!-- serialize:start -->` and
 `<!-- serialize:end -->`; the rest of that file belongs to other benchmarks and is left
@@ -77,25 +78,14 @@ BENCH_SRC = """
 (defn capture-deep [depth] (cloneable-reset (fn [] (deep depth))))
 """
 
-SEED_EXAMPLE = """
-(def saved nil)
-(def result (+ 1 (cloneable-shift [k] (set! saved k) 10)))
-"""
+#: The seed's example programs, kept once as plain files beside the tests that run them.
+PROGRAMS = ROOT / "tests" / "programs"
 
-SEED_DATASET = """
-(defn process [item] (* item item))
-(defn analyze-large-dataset [data]
-  (defn checkpoint-every-n [n items]
-    (let [processed []]
-      (for-each-with-index items
-        (fn [i item]
-          (set! processed (conj processed (process item)))
-          (when (= (mod (+ i 1) n) 0)
-            (cloneable-shift [k]
-              (write-file (str "checkpoint-" i ".bin") (serialize k))
-              (continue k)))))))
-  (checkpoint-every-n 1000 data))
-"""
+
+def program(name: str) -> str:
+    """The text of tests/programs/NAME."""
+    return (PROGRAMS / name).read_text(encoding="utf-8")
+
 
 LOCALS = ("a", "b", "c", "d", "e")
 
@@ -227,12 +217,8 @@ def run(repeat: int) -> tuple[list[Row], dict[str, int]]:
 
 
 def sizes(rt: Runtime) -> dict[str, int]:
-    """Byte sizes of the seed's examples."""
+    """Byte sizes of the seed's examples (tests/programs/capture.tm and dataset.tm)."""
     out: dict[str, int] = {}
-    m = rt.module("bench_seed")
-    rt.eval_text(SEED_EXAMPLE, m, "seed.tm")
-    out["(+ 1 _)"] = len(serial.serialize(rt, m.cells["saved"].value))
-
     deep = rt.modules["bench_serialize"].cells["capture-deep"].value
     k = rt.machine.apply(deep, (50,))
     assert len(k.frames) == 50, k
@@ -242,15 +228,20 @@ def sizes(rt: Runtime) -> dict[str, int]:
 
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
+        os.chdir(tmp)  # the seed's programs write their files in the current folder
         try:
+            m = rt.module("bench_seed")
+            rt.eval_text(program("capture.tm"), m, "capture.tm")
+            out["(+ 1 _)"] = len(serial.serialize(rt, m.cells["saved"].value))
             d = rt.module("bench_dataset")
-            rt.eval_text(SEED_DATASET + "(analyze-large-dataset (range 3500))", d, "dataset.tm")
+            rt.eval_text(
+                program("dataset.tm") + "(analyze-large-dataset (range 3500))", d, "dataset.tm"
+            )
             out["checkpoint-999"] = os.path.getsize("checkpoint-999.bin")
             loaded = serial.deserialize(rt, Path("checkpoint-999.bin").read_bytes())
             out["checkpoint-999-frames"] = len(loaded.frames)
         except TurmericError as e:
-            raise SystemExit(f"dataset example failed: {e.format()}") from None
+            raise SystemExit(f"a seed example failed: {e.format()}") from None
         finally:
             os.chdir(cwd)
     return out
@@ -276,7 +267,7 @@ def render(rows: list[Row], sz: dict[str, int], repeat: int) -> str:
         "the continuation, which write and read format 2 (header, code table, program "
         "version; each frame also keeps the parameter and the not-yet-bound slot of the "
         "pending call), read with "
-        + ("tmweb's C decoder (`tmweb/lang/_decode.c`, built by `pip install`)"
+        + ("tmweb's C decoder (`tmweb/lang/serial/_decode.c`, built by `pip install`)"
            if format2_read._decode is not None else "msgpack's Unpacker (the C decoder is not built here)")
         + "; the last column reads with msgpack's Unpacker, what a machine without a C "
         "compiler uses (`TMWEB_PURE_PYTHON=1`). Floor: `msgpack.packb` / `unpackb` of a list "

@@ -100,6 +100,14 @@ def _restore_instances(rt: Runtime) -> Iterator[None]:
             cls.impls[m].update(d)
 
 
+PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
+
+
+def program(name: str) -> str:
+    """The text of tests/programs/NAME, the seed's example programs."""
+    return (PROGRAMS / name).read_text(encoding="utf-8")
+
+
 def write(folder: Path, name: str, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     p = folder / name
@@ -355,13 +363,12 @@ def test_continuation_loaded_in_python_is_a_continuation(rt: Runtime) -> None:
     assert call(rt, k2, 1) == 20
 
 
-def test_spec_example_continuation(rt: Runtime) -> None:
-    src = """
-    (def saved nil)
-    (def result (+ 1 (cloneable-shift [k] (set! saved k) 10)))
-    (def k2 (deserialize (serialize saved)))
-    [result (resume k2 41) (resume k2 1)]
-    """
+def test_spec_example_continuation(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's capture example (it writes continuation.dat), loaded back from its bytes."""
+    monkeypatch.chdir(tmp_path)
+    src = program("capture.tm") + "(def k2 (deserialize bytes)) [result (resume k2 41) (resume k2 1)]"
     assert pr_str(ev(rt, src)) == "[10 42 2]"
 
 
@@ -1003,22 +1010,6 @@ def _write_app_continuation_from(tmp_path: Path, text: str) -> tuple[bytes, str]
     return serial.serialize(w, k), serial.program_version(w)
 
 
-SEED_DATASET = """
-(defn process [item] (* item item))
-(defn analyze-large-dataset [data]
-  (defn checkpoint-every-n [n items]
-    (let [processed []]
-      (for-each-with-index items
-        (fn [i item]
-          (set! processed (conj processed (process item)))
-          (when (= (mod (+ i 1) n) 0)
-            (cloneable-shift [k]
-              (write-file (str "checkpoint-" i ".bin") (serialize k))
-              (continue k)))))))
-  (checkpoint-every-n 1000 data))
-"""
-
-
 def test_dataset_checkpoint_resumes_in_another_runtime(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1031,7 +1022,7 @@ def test_dataset_checkpoint_resumes_in_another_runtime(
     app = tmp_path / "app"
     w = Runtime(roots=[str(app)])
     w.load_file(
-        str(write(app, "dataset.tm", SEED_DATASET + "(analyze-large-dataset (range 3500))\n"))
+        str(write(app, "dataset.tm", program("dataset.tm") + "(analyze-large-dataset (range 3500))\n"))
     )
     names = sorted(os.listdir(work))
     assert names == ["checkpoint-1999.bin", "checkpoint-2999.bin", "checkpoint-999.bin"]
@@ -1138,8 +1129,11 @@ def test_corrupt_data_is_catchable_in_turmeric(rt: Runtime) -> None:
 # --------------------------------------------------------------------------- sizes
 
 
-def test_spec_example_continuation_is_small(rt: Runtime) -> None:
-    k = ev(rt, "(def saved nil) (def result (+ 1 (cloneable-shift [k] (set! saved k) 10))) saved")
+def test_spec_example_continuation_is_small(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    k = ev(rt, program("capture.tm") + "saved")
     data = serial.serialize(rt, k)
     assert len(data) < 200, len(data)
 

@@ -1,0 +1,3 @@
+;; Later, in another process:
+(def k (deserialize (read-file "continuation.dat")))
+(println (resume k 42))  ; => 43
