@@ -132,6 +132,12 @@ class Builtin:
         return f"#<builtin {self.name}>"
 
 
+#: stable symbol -> Builtin, for every built-in including Python functions that
+#: applications register. builtins/registry.py fills it; the serializer names built-ins by
+#: this symbol (it lives here, below both, so the serializer does not import the builtins).
+BY_SYMBOL: dict[str, Builtin] = {}
+
+
 def _arity_of(fn: Callable[..., Any]) -> tuple[int, int | None]:
     lo, hi = 0, 0
     for p in inspect.signature(fn).parameters.values():

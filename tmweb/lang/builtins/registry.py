@@ -11,16 +11,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..code import ASYNC, MACHINE, PURE, Builtin
+from ..code import ASYNC, BY_SYMBOL, MACHINE, PURE, Builtin
 
 __all__ = ["ASYNC", "MACHINE", "PURE", "REGISTRY", "builtin", "register_python"]
 
 #: name -> Builtin, for the `core` module.
 REGISTRY: dict[str, Builtin] = {}
-
-#: stable symbol -> Builtin, for every built-in including Python functions that
-#: applications register (the serializer names built-ins by this symbol).
-BY_SYMBOL: dict[str, Builtin] = {}
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors
+from ..code import BY_SYMBOL
 from ..errors import TurmericError
 from ..values import Keyword, StructType, Symbol
 
@@ -39,8 +40,6 @@ def big_int_bytes(n: int) -> bytes:
 def builtin_atom(rt: Any, b: Any) -> tuple[int, bytes] | None:
     """How a built-in function is written, by name: a registered built-in (X_BUILTIN) or a
     module global (X_GLOBAL); None when neither finds it again, so it cannot be written."""
-    from ..builtins.registry import BY_SYMBOL
-
     if BY_SYMBOL.get(b.symbol) is b:
         return X_BUILTIN, b.symbol.encode()
     mod, _, name = b.symbol.rpartition(".")
@@ -66,8 +65,6 @@ def atom(rt: Any, code: int, data: bytes) -> Any:
     if code == X_SYM:
         return Symbol(text)
     if code == X_BUILTIN:
-        from ..builtins.registry import BY_SYMBOL
-
         b = BY_SYMBOL.get(text)
         if b is None:
             raise errors.err(errors.MISSING_FUNCTION, text)
