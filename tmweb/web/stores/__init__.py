@@ -4,10 +4,18 @@ A store keeps serialized continuations (bytes) under short string keys, each wit
 `get(key, once=True)` is an atomic take: of two concurrent takes exactly one gets the data,
 which is what makes a one-shot continuation one-shot across processes.
 
+A record may belong to a *flow* (one user's run through one route; its id is chosen by the
+caller). `expire_flow(flow)` invalidates, at once and atomically, every record put in the
+flow before it: each flow has a generation counter, each record keeps the generation it was
+put in, `expire_flow` increments the counter, and a get returns a record only while the two
+are equal. The counter lives at least as long as the flow's latest record, so no expired
+record can become valid again. Records put after the expiry are valid.
+
 - `SQLiteStore`, the embedded default: one file under the app's `.tmweb/` folder, shared by
   every worker process on the machine, kept across restarts.
 - `RedisStore`: `redis://`, `rediss://` or `unix://` URLs, keys under a prefix, TTL by Redis
-  expiry, takes by `GETDEL`.
+  expiry, takes by `GETDEL`; the keys of one flow share a hash slot (`{flow}` hash tags)
+  and a flow's operations are Lua scripts, atomic on Redis Cluster too.
 
 Every backend failure (connection refused, disk error...) surfaces as `StoreUnavailable`,
 answered with 503; a store recovers by itself when its backend is back.
@@ -46,17 +54,28 @@ class Store(Protocol):
     #: The store's location for logs and messages, never with a password in it.
     url: str
 
-    async def put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
-        """Store `data` under `key` for `ttl` seconds, replacing any previous value."""
+    async def put(
+        self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None
+    ) -> None:
+        """Store `data` under `key` for `ttl` seconds, replacing any previous value. With
+        `flow` (a non-empty id without braces), the record belongs to that flow."""
         ...
 
-    async def get(self, key: str, once: bool) -> bytes | None:
+    async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
         """The data under `key`, or None if missing or expired. `once=True` takes it:
-        get and delete in one atomic step."""
+        get and delete in one atomic step. `flow` must be the flow the record was put in
+        (None for none), else the answer is None and nothing is taken; so is it if the
+        flow was expired after the put."""
         ...
 
-    async def delete(self, key: str) -> None:
-        """Forget `key`; no error if it is missing."""
+    async def expire_flow(self, flow: str) -> None:
+        """Invalidate every record put in `flow` before this call, in every process, at
+        once; records put in the flow afterwards are valid. Idempotent; an unknown flow
+        is no error."""
+        ...
+
+    async def delete(self, key: str, flow: str | None = None) -> None:
+        """Forget the record under `key` in `flow`; no error if it is missing."""
         ...
 
     async def ping(self) -> None:

@@ -1,11 +1,23 @@
 """The embedded continuation store: one SQLite file, shared by the workers of one machine.
 
-One table, `continuations (key, data, expires)`, in WAL mode with a 5 s busy timeout, so
-several processes can read and write the same file. Each store object has one connection,
-used from worker threads (`asyncio.to_thread`) under a lock. A take is a single
-`DELETE ... RETURNING` statement, so two processes can never both take the same row.
-Expired rows are never returned and are swept at most once a minute, during a put. Expiry
-is by `clock` (wall-clock seconds, `time.time` by default; tests pass a fake one).
+Two tables, in WAL mode with a 5 s busy timeout, so several processes can read and write
+the same file:
+
+- `continuations (key, data, expires, flow, gen)`: a record, and for one put in a flow, the
+  flow's generation when it was put;
+- `flows (flow, gen, expires)`: each flow's current generation, kept until its latest
+  record expires. Expiring a flow is one `UPDATE ... SET gen = gen + 1`; a record is valid
+  only while its `gen` is its flow's.
+
+Each store object has one connection, used from worker threads (`asyncio.to_thread`) under
+a lock. Every operation is one statement or one `BEGIN IMMEDIATE` transaction: a take is a
+single `DELETE ... RETURNING` that also checks the generation, so two processes never both
+take a row and none takes a row of an expired generation. Expired rows (and rows of an
+expired generation) are never returned and are swept at most once a minute, during a put.
+Expiry is by `clock` (wall-clock seconds, `time.time` by default; tests pass a fake one).
+
+A file made by an older tmweb (one table without `flow` and `gen`) is migrated when a
+store first connects to it; its rows belong to no flow and stay readable.
 """
 
 from __future__ import annotations
@@ -15,24 +27,62 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from ..errors import StoreUnavailable
+from .checks import check_flow, check_ttl
 
 T = TypeVar("T")
 
-_SCHEMA = """
+_CONTINUATIONS = """
 CREATE TABLE IF NOT EXISTS continuations (
     key TEXT PRIMARY KEY,
     data BLOB NOT NULL,
+    expires REAL NOT NULL,
+    flow TEXT,
+    gen INTEGER
+)
+"""
+#: Columns added since the first schema, `(key, data, expires)`; NULL for its rows.
+_ADDED_COLUMNS = (("flow", "TEXT"), ("gen", "INTEGER"))
+
+_FLOWS = """
+CREATE TABLE IF NOT EXISTS flows (
+    flow TEXT PRIMARY KEY,
+    gen INTEGER NOT NULL,
     expires REAL NOT NULL
 )
 """
 
+# A put in a flow: the flow's current generation (a new flow starts at 0), kept at least
+# as long as the record is.
+_JOIN_FLOW = """
+INSERT INTO flows (flow, gen, expires) VALUES (?, 0, ?)
+ON CONFLICT (flow) DO UPDATE SET expires = max(expires, excluded.expires)
+RETURNING gen
+"""
+_GET_IN_FLOW = """
+SELECT c.data FROM continuations AS c
+JOIN flows AS f ON f.flow = c.flow AND f.gen = c.gen
+WHERE c.key = ? AND c.flow = ? AND c.expires > ?
+"""
+_TAKE_IN_FLOW = """
+DELETE FROM continuations
+WHERE key = ? AND flow = ? AND expires > ?
+  AND gen = (SELECT f.gen FROM flows AS f WHERE f.flow = continuations.flow)
+RETURNING data
+"""
+# Records of a flow's earlier generation (or of a swept flow, all expired): never valid again.
+_SWEEP_STALE = """
+DELETE FROM continuations WHERE flow IS NOT NULL
+  AND gen IS NOT (SELECT f.gen FROM flows AS f WHERE f.flow = continuations.flow)
+"""
+
 
 class SQLiteStore:
-    """Continuations in a SQLite file at `path` (created with its table on first use)."""
+    """Continuations in a SQLite file at `path` (created with its tables on first use)."""
 
     #: Seconds between two sweeps of expired rows.
     sweep_interval: float = 60.0
@@ -53,16 +103,26 @@ class SQLiteStore:
 
     # -- the Store interface -------------------------------------------------------------
 
-    async def put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
-        if ttl <= 0:
-            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        await self._run(self._put, key, bytes(data), ttl)
+    async def put(
+        self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None
+    ) -> None:
+        check_ttl(ttl)
+        check_flow(flow)
+        await self._run(self._put, key, bytes(data), ttl, flow)
 
-    async def get(self, key: str, once: bool) -> bytes | None:
-        return await self._run(self._take if once else self._get, key)
+    async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
+        check_flow(flow)
+        return await self._run(self._take if once else self._get, key, flow)
 
-    async def delete(self, key: str) -> None:
-        await self._run(self._delete, key)
+    async def expire_flow(self, flow: str) -> None:
+        check_flow(flow)
+        if flow is None:
+            raise ValueError("expire_flow needs a flow id, not None")
+        await self._run(self._expire_flow, flow)
+
+    async def delete(self, key: str, flow: str | None = None) -> None:
+        check_flow(flow)
+        await self._run(self._delete, key, flow)
 
     async def ping(self) -> None:
         await self._run(self._ping)
@@ -72,34 +132,54 @@ class SQLiteStore:
 
     # -- in a worker thread, under the lock --------------------------------------------
 
-    def _put(self, conn: sqlite3.Connection, key: str, data: bytes, ttl: int) -> None:
+    def _put(
+        self, conn: sqlite3.Connection, key: str, data: bytes, ttl: int, flow: str | None
+    ) -> None:
         now = self.clock()
-        conn.execute(
-            "INSERT OR REPLACE INTO continuations (key, data, expires) VALUES (?, ?, ?)",
-            (key, data, now + ttl),
-        )
-        if now >= self._next_sweep:
-            conn.execute("DELETE FROM continuations WHERE expires <= ?", (now,))
-            self._next_sweep = now + self.sweep_interval
+        expires = now + ttl
+        # One transaction: the record gets the generation that is current when it lands.
+        with _writing(conn):
+            gen = None
+            if flow is not None:
+                [(gen,)] = conn.execute(_JOIN_FLOW, (flow, expires)).fetchall()
+            conn.execute(
+                "INSERT OR REPLACE INTO continuations (key, data, expires, flow, gen) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, data, expires, flow, gen),
+            )
+            if now >= self._next_sweep:
+                conn.execute("DELETE FROM continuations WHERE expires <= ?", (now,))
+                conn.execute("DELETE FROM flows WHERE expires <= ?", (now,))
+                conn.execute(_SWEEP_STALE)
+                self._next_sweep = now + self.sweep_interval
 
-    def _get(self, conn: sqlite3.Connection, key: str) -> bytes | None:
-        row = conn.execute(
-            "SELECT data FROM continuations WHERE key = ? AND expires > ?", (key, self.clock())
-        ).fetchone()
+    def _get(self, conn: sqlite3.Connection, key: str, flow: str | None) -> bytes | None:
+        # One statement, one read snapshot: the record and its flow's generation together.
+        if flow is None:
+            sql = "SELECT data FROM continuations WHERE key = ? AND flow IS NULL AND expires > ?"
+            row = conn.execute(sql, (key, self.clock())).fetchone()
+        else:
+            row = conn.execute(_GET_IN_FLOW, (key, flow, self.clock())).fetchone()
         return None if row is None else bytes(row[0])
 
-    def _take(self, conn: sqlite3.Connection, key: str) -> bytes | None:
-        # One statement, so one write transaction: the row is read and deleted atomically
-        # even with other processes on the same file. fetchall() runs it to completion,
-        # which commits (autocommit mode) and releases the write lock.
-        rows = conn.execute(
-            "DELETE FROM continuations WHERE key = ? AND expires > ? RETURNING data",
-            (key, self.clock()),
-        ).fetchall()
+    def _take(self, conn: sqlite3.Connection, key: str, flow: str | None) -> bytes | None:
+        # One statement, so one write transaction: the row is read, checked against its
+        # flow's generation and deleted atomically even with other processes on the same
+        # file. fetchall() runs it to completion, which commits (autocommit mode) and
+        # releases the write lock.
+        if flow is None:
+            sql = "DELETE FROM continuations WHERE key = ? AND flow IS NULL AND expires > ? "
+            rows = conn.execute(sql + "RETURNING data", (key, self.clock())).fetchall()
+        else:
+            rows = conn.execute(_TAKE_IN_FLOW, (key, flow, self.clock())).fetchall()
         return bytes(rows[0][0]) if rows else None
 
-    def _delete(self, conn: sqlite3.Connection, key: str) -> None:
-        conn.execute("DELETE FROM continuations WHERE key = ?", (key,))
+    def _expire_flow(self, conn: sqlite3.Connection, flow: str) -> None:
+        # A flow without a row has no record that a get could return: nothing to expire.
+        conn.execute("UPDATE flows SET gen = gen + 1 WHERE flow = ?", (flow,))
+
+    def _delete(self, conn: sqlite3.Connection, key: str, flow: str | None) -> None:
+        conn.execute("DELETE FROM continuations WHERE key = ? AND flow IS ?", (key, flow))
 
     def _ping(self, conn: sqlite3.Connection) -> None:
         conn.execute("SELECT 1 FROM continuations LIMIT 1").fetchall()
@@ -115,7 +195,7 @@ class SQLiteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(_SCHEMA)
+            _migrate(conn)
         except BaseException:
             conn.close()
             raise
@@ -148,3 +228,37 @@ class SQLiteStore:
     def _close(self) -> None:
         with self._lock:
             self._drop()
+
+
+@contextmanager
+def _writing(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, begun with the write lock taken (so it never has to upgrade
+    a read lock, which can fail under contention), rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    conn.execute("COMMIT")
+
+
+def _schema_is_current(conn: sqlite3.Connection) -> bool:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(continuations)")}
+    flows = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'")
+    return {"flow", "gen"} <= columns and flows.fetchone() is not None
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the tables, or bring a file of an older schema up to date. Under the write
+    lock, so two processes opening an old file at once migrate it once."""
+    if _schema_is_current(conn):
+        return
+    with _writing(conn):
+        conn.execute(_CONTINUATIONS)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(continuations)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in columns:
+                conn.execute(f"ALTER TABLE continuations ADD COLUMN {name} {kind}")
+        conn.execute(_FLOWS)
