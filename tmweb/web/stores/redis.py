@@ -1,5 +1,19 @@
 """The Redis continuation store: keys under a prefix, TTL by Redis expiry, takes by GETDEL.
 
+A record put in a flow lives at `<prefix>{<flow>}:k:<key>`, a hash of `gen` (the flow's
+generation when it was put) and `data`; the flow's current generation is the integer at
+`<prefix>{<flow>}:gen`, whose expiry is pushed to the latest record's. The `{flow}` hash tag
+puts every key of a flow in one hash slot, so each operation is one Lua script on one slot,
+atomic on Redis Cluster too: a put reads the generation and writes the record, a get or a
+take compares the two (and a take deletes the record), `expire_flow` increments the
+generation. Records without a flow keep plain keys, `<prefix><key>`, read by GET and GETDEL.
+
+A new generation counter starts at the server's time in microseconds, not at 0: if Redis
+ever drops a counter before its records (eviction under `maxmemory`, a manual DEL), the
+next one cannot equal the generation of a record put before, so no expired record comes
+back. Scripts run by EVALSHA and are loaded again if Redis has forgotten them (a restart,
+SCRIPT FLUSH).
+
 Short socket timeouts make a dead Redis fail fast (503) instead of hanging requests; the
 connection pool reconnects by itself once Redis is back. A redis-py asyncio client belongs
 to the event loop it first ran on, so the store makes a fresh client when it finds itself
@@ -11,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 import redis.asyncio as aioredis
@@ -19,12 +33,58 @@ import redis.exceptions
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 
 from ..errors import ConfigError, StoreUnavailable
+from .checks import check_flow, check_ttl
 
 T = TypeVar("T")
 
 DEFAULT_PREFIX = "tmweb:"
+
+# KEYS: the flow's generation, the record. ARGV: data, ttl in seconds.
+_PUT = """
+local gen = redis.call('GET', KEYS[1])
+if not gen then
+  local now = redis.call('TIME')
+  gen = now[1] .. string.format('%06d', tonumber(now[2]))
+  redis.call('SET', KEYS[1], gen)
+end
+local ttl = tonumber(ARGV[2])
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'gen', gen, 'data', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ttl)
+local left = redis.call('PTTL', KEYS[1])
+if left < ttl * 1000 then
+  redis.call('PEXPIRE', KEYS[1], ttl * 1000)
+end
+return 1
+"""
+
+# KEYS: the flow's generation, the record. ARGV: "1" to take, "0" to read.
+# A record of an earlier generation can never be valid again: it is deleted on sight.
+_GET = """
+local record = redis.call('HMGET', KEYS[2], 'gen', 'data')
+if not record[1] then
+  return false
+end
+if record[1] ~= redis.call('GET', KEYS[1]) then
+  redis.call('DEL', KEYS[2])
+  return false
+end
+if ARGV[1] == '1' then
+  redis.call('DEL', KEYS[2])
+end
+return record[2]
+"""
+
+# KEYS: the flow's generation. A flow without a counter has no valid record left.
+_EXPIRE_FLOW = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCR', KEYS[1])
+end
+return 1
+"""
 
 
 class RedisStore:
@@ -49,23 +109,41 @@ class RedisStore:
             raise ConfigError(f"bad Redis store URL {self.url!r}: {e}") from e
         self._client: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._scripts: dict[str, AsyncScript] = {}
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
 
     # -- the Store interface -------------------------------------------------------------
 
-    async def put(self, key: str, data: bytes, ttl: int, once: bool) -> None:
-        if ttl <= 0:
-            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        await self._run(lambda r: r.set(self.prefix + key, data, ex=int(ttl)))
+    async def put(
+        self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None
+    ) -> None:
+        check_ttl(ttl)
+        check_flow(flow)
+        if flow is None:
+            await self._run(lambda r: r.set(self.prefix + key, data, ex=int(ttl)))
+        else:
+            keys = [self._gen_key(flow), self._record_key(key, flow)]
+            await self._script(_PUT, keys, [data, int(ttl)])
 
-    async def get(self, key: str, once: bool) -> bytes | None:
-        name = self.prefix + key
-        return await self._run(lambda r: r.getdel(name) if once else r.get(name))
+    async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
+        check_flow(flow)
+        if flow is None:
+            name = self.prefix + key
+            return await self._run(lambda r: r.getdel(name) if once else r.get(name))
+        keys = [self._gen_key(flow), self._record_key(key, flow)]
+        return await self._script(_GET, keys, ["1" if once else "0"])
 
-    async def delete(self, key: str) -> None:
-        await self._run(lambda r: r.delete(self.prefix + key))
+    async def expire_flow(self, flow: str) -> None:
+        check_flow(flow)
+        if flow is None:
+            raise ValueError("expire_flow needs a flow id, not None")
+        await self._script(_EXPIRE_FLOW, [self._gen_key(flow)], [])
+
+    async def delete(self, key: str, flow: str | None = None) -> None:
+        check_flow(flow)
+        await self._run(lambda r: r.delete(self._record_key(key, flow)))
 
     async def ping(self) -> None:
         await self._run(lambda r: r.ping())
@@ -81,6 +159,23 @@ class RedisStore:
             pass
 
     # -- internals -----------------------------------------------------------------------
+
+    def _gen_key(self, flow: str) -> str:
+        return f"{self.prefix}{{{flow}}}:gen"
+
+    def _record_key(self, key: str, flow: str | None) -> str:
+        return self.prefix + key if flow is None else f"{self.prefix}{{{flow}}}:k:{key}"
+
+    async def _script(self, source: str, keys: list[str], args: list[object]) -> Any:
+        """Run a Lua script by EVALSHA (loading it first if Redis does not know it)."""
+
+        def call(r: aioredis.Redis) -> Awaitable[Any]:
+            script = self._scripts.get(source)
+            if script is None:
+                script = self._scripts[source] = r.register_script(source)
+            return script(keys=keys, args=args, client=r)
+
+        return await self._run(call)
 
     def _redis(self) -> aioredis.Redis:
         loop = asyncio.get_running_loop()
