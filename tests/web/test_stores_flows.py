@@ -1,0 +1,558 @@
+"""Flows in every continuation store: records put in a flow, `expire_flow`, and the races
+between takes and expiries, in one process and (SQLite) across OS processes on one file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+from redis.crc import key_slot
+
+import tmweb
+from tmweb.web.errors import StoreUnavailable
+from tmweb.web.stores import RedisStore, SQLiteStore, Store
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+F, G = "f" * 32, "0123456789abcdef" * 2  # two flow ids, as the caller makes them
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path, clock) -> AsyncIterator[Store]:
+    """A store whose time is `clock`: SQLite reads it, Redis TTLs follow it."""
+    if request.param == "sqlite":
+        s: Store = SQLiteStore(str(tmp_path / "store.sqlite3"), clock)
+    else:
+        url = request.getfixturevalue("redis_url")
+        clock.follow(url)
+        s = RedisStore(url)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def readable(store: Store, key: str, flow: str | None) -> bytes | None:
+    """What a plain get returns, then what a take returns (None if they disagree)."""
+    got = await store.get(key, once=False, flow=flow)
+    taken = await store.get(key, once=True, flow=flow)
+    return got if got == taken else None
+
+
+# -- every store -------------------------------------------------------------------------
+
+
+async def test_a_record_of_a_flow_comes_back_from_its_flow(store: Store) -> None:
+    await store.put("a", b"plain", ttl=60, once=False, flow=F)
+    await store.put("b", b"once", ttl=60, once=True, flow=F)
+    for _ in range(2):
+        assert await store.get("a", once=False, flow=F) == b"plain"
+    assert await store.get("b", once=True, flow=F) == b"once"
+    assert await store.get("b", once=True, flow=F) is None
+
+
+@pytest.mark.parametrize("once", [False, True])
+async def test_a_record_read_with_another_flow_is_none_and_stays(store: Store, once) -> None:
+    await store.put("in-f", b"x", ttl=60, once=once, flow=F)
+    await store.put("no-flow", b"y", ttl=60, once=once)
+    for take in (False, True):
+        assert await store.get("in-f", once=take, flow=None) is None
+        assert await store.get("in-f", once=take, flow=G) is None
+        assert await store.get("no-flow", once=take, flow=F) is None
+    # A mismatched take takes nothing: the record is still there for its own flow.
+    assert await store.get("in-f", once=once, flow=F) == b"x"
+    assert await store.get("no-flow", once=once) == b"y"
+
+
+async def test_expire_flow_invalidates_every_earlier_record_of_that_flow_only(
+    store: Store,
+) -> None:
+    await store.put("f-plain", b"1", ttl=60, once=False, flow=F)
+    await store.put("f-once", b"2", ttl=60, once=True, flow=F)
+    await store.put("g-plain", b"3", ttl=60, once=False, flow=G)
+    await store.put("g-once", b"4", ttl=60, once=True, flow=G)
+    await store.put("none-plain", b"5", ttl=60, once=False)
+    await store.put("none-once", b"6", ttl=60, once=True)
+
+    await store.expire_flow(F)
+
+    for key in ("f-plain", "f-once"):
+        assert await store.get(key, once=False, flow=F) is None
+        assert await store.get(key, once=True, flow=F) is None
+    assert await store.get("g-plain", once=False, flow=G) == b"3"
+    assert await store.get("g-once", once=True, flow=G) == b"4"
+    assert await store.get("none-plain", once=False) == b"5"
+    assert await store.get("none-once", once=True) == b"6"
+
+
+async def test_records_put_after_expire_flow_are_valid_until_the_next_one(store: Store) -> None:
+    await store.put("page1", b"1", ttl=60, once=False, flow=F)
+    await store.expire_flow(F)  # send/forward: expire the flow, then save the next page
+    await store.put("page2", b"2", ttl=60, once=False, flow=F)
+    await store.put("page2-once", b"2!", ttl=60, once=True, flow=F)
+    assert await store.get("page1", once=False, flow=F) is None
+    assert await store.get("page2", once=False, flow=F) == b"2"
+    await store.expire_flow(F)
+    await store.put("page3", b"3", ttl=60, once=False, flow=F)
+    assert await store.get("page2", once=False, flow=F) is None
+    assert await store.get("page2-once", once=True, flow=F) is None
+    assert await store.get("page3", once=False, flow=F) == b"3"
+
+
+async def test_a_put_replaces_an_expired_record_with_a_valid_one(store: Store) -> None:
+    await store.put("k", b"old", ttl=60, once=False, flow=F)
+    await store.expire_flow(F)
+    await store.put("k", b"new", ttl=60, once=False, flow=F)
+    assert await store.get("k", once=False, flow=F) == b"new"
+
+
+async def test_expire_flow_is_idempotent_and_an_unknown_flow_is_fine(store: Store) -> None:
+    await store.expire_flow("never-used")
+    await store.expire_flow("never-used")
+    await store.put("k", b"x", ttl=60, once=False, flow="never-used")
+    assert await store.get("k", once=False, flow="never-used") == b"x"
+    await store.put("j", b"y", ttl=60, once=False, flow=F)
+    await store.expire_flow(F)
+    await store.expire_flow(F)
+    assert await store.get("j", once=False, flow=F) is None
+
+
+async def test_delete_forgets_a_record_of_a_flow(store: Store) -> None:
+    await store.put("k", b"x", ttl=60, once=False, flow=F)
+    await store.delete("k", flow=G)  # another flow's record: nothing happens
+    assert await store.get("k", once=False, flow=F) == b"x"
+    await store.delete("k", flow=F)
+    assert await store.get("k", once=False, flow=F) is None
+    await store.delete("k", flow=F)
+
+
+@pytest.mark.parametrize("flow", ["", "a{b}", "}", 7])
+async def test_a_flow_id_is_a_non_empty_string_without_braces(store: Store, flow) -> None:
+    with pytest.raises(ValueError, match="flow id"):
+        await store.put("k", b"x", ttl=60, once=False, flow=flow)
+    with pytest.raises(ValueError, match="flow id"):
+        await store.get("k", once=False, flow=flow)
+    with pytest.raises(ValueError, match="flow id"):
+        await store.expire_flow(flow)
+
+
+async def test_a_record_of_a_flow_expires_after_its_ttl(store: Store, clock: FakeClock) -> None:
+    await store.put("short", b"x", ttl=1, once=False, flow=F)
+    await store.put("long", b"y", ttl=60, once=True, flow=F)
+    clock.advance(1.2)
+    assert await store.get("short", once=False, flow=F) is None
+    assert await store.get("long", once=True, flow=F) == b"y"
+
+
+async def test_the_generation_outlives_every_record_of_its_flow(
+    store: Store, clock: FakeClock
+) -> None:
+    # The flow's counter must last as long as its longest-lived record: were it to go with
+    # the short one, the next put would start the flow afresh and could make the long,
+    # expired record valid again.
+    await store.put("long", b"L", ttl=100, once=False, flow=F)
+    await store.put("short", b"S", ttl=10, once=True, flow=F)  # must not shorten the flow
+    await store.expire_flow(F)
+    clock.advance(50)  # "short" and, were it tied to "short", the counter are gone
+    if isinstance(store, SQLiteStore):
+        store._next_sweep = 0  # the next put sweeps
+    await store.put("next", b"N", ttl=10, once=False, flow=F)
+    assert await readable(store, "long", F) is None
+    assert await store.get("next", once=False, flow=F) == b"N"
+    clock.advance(60)  # every record of the flow is gone, and so may the counter be
+    await store.put("again", b"A", ttl=10, once=False, flow=F)
+    assert await store.get("long", once=False, flow=F) is None
+    assert await store.get("again", once=False, flow=F) == b"A"
+
+
+async def test_50_concurrent_takes_of_a_one_shot_flow_record_give_it_once(store: Store) -> None:
+    for i in range(5):
+        await store.put(f"k{i}", b"x", ttl=60, once=True, flow=F)
+        got = await asyncio.gather(*(store.get(f"k{i}", once=True, flow=F) for _ in range(50)))
+        assert got.count(b"x") == 1
+        assert got.count(None) == 49
+
+
+async def test_a_take_racing_expire_flow_either_came_first_or_gets_nothing(store: Store) -> None:
+    # Linearizable: a take that returns the data must have started before expire_flow
+    # returned; every take that starts after it gets None.
+    rng = random.Random(10)
+    for _ in range(5):
+        keys = [f"k{i}" for i in range(30)]
+        for key in keys:
+            await store.put(key, b"x", ttl=60, once=True, flow=F)
+
+        async def take(key: str) -> tuple[float, bytes | None]:
+            await asyncio.sleep(rng.uniform(0, 0.02))
+            start = time.monotonic()
+            return start, await store.get(key, once=True, flow=F)
+
+        async def expire() -> float:
+            await asyncio.sleep(0.01)
+            await store.expire_flow(F)
+            return time.monotonic()
+
+        expired, *takes = await asyncio.gather(expire(), *(take(k) for k in keys))
+        for start, got in takes:
+            assert got is None or start < expired
+        for key in keys:
+            assert await readable(store, key, F) is None
+        await store.put("after", b"y", ttl=60, once=True, flow=F)
+        assert await store.get("after", once=True, flow=F) == b"y"
+
+
+# -- SQLite ------------------------------------------------------------------------------
+
+OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS continuations (
+    key TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    expires REAL NOT NULL
+)
+"""
+
+
+def make_old_file(path: Path) -> None:
+    """A store file as tmweb made it before flows: one table, one row, in WAL mode."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(OLD_SCHEMA)
+        conn.execute(
+            "INSERT INTO continuations (key, data, expires) VALUES (?, ?, ?), (?, ?, ?)",
+            ("old", b"kept", time.time() + 3600, "old-once", b"once", time.time() + 3600),
+        )
+    conn.close()
+
+
+async def test_sqlite_migrates_a_file_of_the_first_schema(tmp_path) -> None:
+    path = tmp_path / "continuations.sqlite3"
+    make_old_file(path)
+    s = SQLiteStore(str(path))
+    try:
+        assert await s.get("old", once=False) == b"kept"
+        assert await s.get("old", once=False, flow=F) is None
+        assert await s.get("old-once", once=True) == b"once"
+        assert await s.get("old-once", once=True) is None
+        await s.put("new", b"n", ttl=60, once=False, flow=F)
+        await s.expire_flow(F)
+        assert await s.get("new", once=False, flow=F) is None
+        assert await s.get("old", once=False) == b"kept"
+    finally:
+        await s.close()
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(continuations)")]
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        # A worker still running the old code writes rows as before; they read back.
+        conn.execute(
+            "INSERT OR REPLACE INTO continuations (key, data, expires) VALUES (?, ?, ?)",
+            ("by-old-code", b"o", time.time() + 60),
+        )
+    conn.close()
+    assert columns == ["key", "data", "expires", "flow", "gen"]
+    assert "flows" in tables
+    s = SQLiteStore(str(path))
+    try:
+        assert await s.get("by-old-code", once=True) == b"o"
+        assert await s.get("old", once=True) == b"kept"
+    finally:
+        await s.close()
+
+
+async def test_sqlite_two_workers_opening_an_old_file_at_once_migrate_it_once(tmp_path) -> None:
+    path = tmp_path / "continuations.sqlite3"
+    make_old_file(path)
+    stores = [SQLiteStore(str(path)) for _ in range(4)]
+    try:
+        await asyncio.gather(*(s.ping() for s in stores))
+        got = await asyncio.gather(*(s.get("old", once=False) for s in stores))
+        assert got == [b"kept"] * 4
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_sqlite_the_flow_row_lasts_as_long_as_its_latest_record(tmp_path) -> None:
+    s = SQLiteStore(str(tmp_path / "c.sqlite3"), lambda: now[0])
+    now = [1_000_000.0]
+    try:
+        await s.put("long", b"L", ttl=100, once=False, flow=F)
+        await s.put("short", b"S", ttl=10, once=False, flow=F)
+        await s.expire_flow(F)
+        now[0] += 50
+        s._next_sweep = 0
+        await s.put("other", b"O", ttl=10, once=False, flow=G)  # sweeps
+        with sqlite3.connect(s.path) as conn:
+            flows = dict(conn.execute("SELECT flow, expires FROM flows"))
+            keys = {k for (k,) in conn.execute("SELECT key FROM continuations")}
+        conn.close()
+        # "short" expired, "long" is of an expired generation: both swept, and the flow's
+        # row is kept until "long" would have expired.
+        assert flows == {F: 1_000_100.0, G: 1_000_060.0}
+        assert keys == {"other"}
+        now[0] += 51
+        s._next_sweep = 0
+        await s.put("later", b"x", ttl=10, once=False, flow=G)
+        with sqlite3.connect(s.path) as conn:
+            assert [f for (f,) in conn.execute("SELECT flow FROM flows")] == [G]
+        conn.close()
+    finally:
+        await s.close()
+
+
+async def test_sqlite_expire_flow_unavailable_names_the_file_and_recovers(tmp_path) -> None:
+    folder = tmp_path / "not-yet"
+    s = SQLiteStore(str(folder / "c.sqlite3"))
+    try:
+        for op in (
+            lambda: s.expire_flow(F),
+            lambda: s.put("k", b"x", ttl=60, once=False, flow=F),
+            lambda: s.get("k", once=True, flow=F),
+        ):
+            with pytest.raises(StoreUnavailable, match=r"SQLite store at .*not-yet"):
+                await op()
+        folder.mkdir()
+        await s.put("k", b"x", ttl=60, once=True, flow=F)
+        assert await s.get("k", once=True, flow=F) == b"x"
+    finally:
+        await s.close()
+
+
+WORKER = """
+import asyncio, json, os, random, sys, time
+from tmweb.web.stores import SQLiteStore
+
+path, go, mode, flow, keys, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], \\
+    sys.argv[5].split(","), int(sys.argv[6])
+
+async def take(s, key, stagger):
+    await asyncio.sleep(random.uniform(0, stagger))
+    start = time.monotonic()
+    return [start, (await s.get(key, once=True, flow=flow)) is not None]
+
+async def main():
+    stores = [SQLiteStore(path) for _ in range(n)]
+    try:
+        await asyncio.gather(*(s.ping() for s in stores))
+        print("ready", flush=True)
+        while not os.path.exists(go):
+            await asyncio.sleep(0.001)
+        if mode == "expire":
+            await asyncio.sleep(0.01)
+            await stores[0].expire_flow(flow)
+            out = time.monotonic()
+        else:
+            stagger = 0.02 if mode == "staggered-take" else 0
+            out = await asyncio.gather(*(take(stores[i % n], k, stagger)
+                                         for k in keys for i in range(n)))
+        print(json.dumps(out), flush=True)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+asyncio.run(main())
+"""
+
+
+def run_workers(tmp_path: Path, path: str, jobs: list[tuple[str, list[str], int]]) -> list:
+    """Start one OS process per (mode, keys, number of store objects), let them all go at
+    once when each is ready, and return what each printed (JSON)."""
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    go = tmp_path / "go"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tmweb.__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), path, str(go), mode, F, ",".join(keys), str(n)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for mode, keys, n in jobs
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            assert p.stdout.readline().strip() == "ready"
+        go.touch()
+        outs = [p.communicate(timeout=60)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0] * len(procs)
+    return [json.loads(out) for out in outs]
+
+
+async def test_sqlite_50_takes_from_2_processes_give_a_flow_record_once(tmp_path) -> None:
+    path = str(tmp_path / "c.sqlite3")
+    s = SQLiteStore(path)
+    keys = [f"k{i}" for i in range(10)]
+    try:
+        for key in keys:
+            await s.put(key, b"x", ttl=60, once=True, flow=F)
+        # Each process: 25 store objects (25 connections) taking every key at once.
+        results = run_workers(tmp_path, path, [("take", keys, 25), ("take", keys, 25)])
+    finally:
+        await s.close()
+    for i, key in enumerate(keys):
+        wins = sum(got for out in results for _, got in out[i * 25 : (i + 1) * 25])
+        assert wins == 1, key
+
+
+async def test_sqlite_expire_flow_in_one_process_holds_in_another(tmp_path) -> None:
+    path = str(tmp_path / "c.sqlite3")
+    s = SQLiteStore(path)
+    keys = [f"k{i}" for i in range(40)]
+    try:
+        for key in keys:
+            await s.put(key, b"x", ttl=60, once=True, flow=F)
+        takes, expired = run_workers(
+            tmp_path, path, [("staggered-take", keys, 4), ("expire", [], 1)]
+        )
+        for start, got in takes:
+            assert not got or start < expired
+        for key in keys:
+            assert await readable(s, key, F) is None
+    finally:
+        await s.close()
+
+
+# -- Redis -------------------------------------------------------------------------------
+
+
+async def test_redis_keys_of_a_flow_share_a_hash_slot_under_the_prefix(redis_url) -> None:
+    s = RedisStore(redis_url, prefix="app:")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        await s.put("abc", b"data", ttl=60, once=False, flow=F)
+        await s.put("plain", b"p", ttl=60, once=False)
+        keys = sorted(k.decode() for k in client.keys("*"))
+        assert keys == ["app:plain", f"app:{{{F}}}:gen", f"app:{{{F}}}:k:abc"]
+        assert len({key_slot(k.encode()) for k in keys if F in k}) == 1
+        assert client.hget(f"app:{{{F}}}:k:abc", "data") == b"data"
+        assert 0 < client.ttl(f"app:{{{F}}}:k:abc") <= 60
+        assert 0 < client.ttl(f"app:{{{F}}}:gen") <= 60
+    finally:
+        client.close()
+        await s.close()
+
+
+async def test_redis_the_generation_outlives_records_by_redis_own_clock(redis_url) -> None:
+    # The one real wait of the flow tests: only Redis itself shows that the counter's
+    # expiry follows the flow's longest-lived record, not its latest put.
+    s = RedisStore(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    gen = f"tmweb:{{{F}}}:gen"
+    try:
+        await s.put("long", b"L", ttl=2, once=False, flow=F)
+        await s.put("short", b"S", ttl=1, once=True, flow=F)
+        assert client.pttl(gen) > 1500
+        await s.expire_flow(F)
+        await asyncio.sleep(1.1)
+        assert await s.get("short", once=True, flow=F) is None
+        assert client.exists(gen)  # "long" is still there, so is the counter
+        await s.put("next", b"N", ttl=1, once=False, flow=F)
+        assert await s.get("long", once=False, flow=F) is None
+        assert await s.get("next", once=False, flow=F) == b"N"
+    finally:
+        client.close()
+        await s.close()
+
+
+async def test_redis_a_lost_counter_never_makes_an_expired_record_valid(redis_url) -> None:
+    # Eviction under maxmemory (or a manual DEL) can drop a counter before its records:
+    # the new counter starts at the server's time, never at an old record's generation.
+    s = RedisStore(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        await s.put("k", b"x", ttl=60, once=False, flow=F)
+        await s.expire_flow(F)
+        client.delete(f"tmweb:{{{F}}}:gen")
+        await s.put("new", b"n", ttl=60, once=False, flow=F)
+        assert await s.get("k", once=False, flow=F) is None
+        assert await s.get("new", once=False, flow=F) == b"n"
+        # And a counter that is gone makes every record of the flow invalid.
+        client.delete(f"tmweb:{{{F}}}:gen")
+        assert await s.get("new", once=False, flow=F) is None
+    finally:
+        client.close()
+        await s.close()
+
+
+async def test_redis_scripts_are_loaded_again_after_script_flush(redis_url) -> None:
+    s = RedisStore(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        await s.put("k", b"x", ttl=60, once=True, flow=F)
+        client.script_flush()
+        assert await s.get("k", once=True, flow=F) == b"x"
+        client.script_flush()
+        await s.expire_flow(F)
+        client.script_flush()
+        await s.put("j", b"y", ttl=60, once=False, flow=F)
+        assert await s.get("j", once=False, flow=F) == b"y"
+    finally:
+        client.close()
+        await s.close()
+
+
+async def test_redis_down_fails_flow_operations_then_recovers(redis_server, redis_url) -> None:
+    if not redis_server.can_restart:
+        pytest.skip("TMWEB_TEST_REDIS is set: cannot stop or start an external Redis")
+    s = RedisStore(redis_url)
+    try:
+        await s.put("k", b"x", ttl=60, once=False, flow=F)  # a pooled connection, soon dead
+        redis_server.stop()
+        try:
+            for op in (
+                lambda: s.put("k", b"x", ttl=60, once=False, flow=F),
+                lambda: s.get("k", once=False, flow=F),
+                lambda: s.get("k", once=True, flow=F),
+                lambda: s.expire_flow(F),
+                lambda: s.delete("k", flow=F),
+            ):
+                with pytest.raises(StoreUnavailable) as e:
+                    await op()
+                assert str(e.value) == f"Redis at {redis_url} is unreachable: Connection refused"
+                assert e.value.__cause__ is not None
+        finally:
+            redis_server.start()  # a new server: no data, no scripts
+        await s.put("k", b"back", ttl=60, once=True, flow=F)
+        await s.expire_flow(G)
+        assert await s.get("k", once=True, flow=F) == b"back"
+    finally:
+        await s.close()
+
+
+def test_a_redis_store_runs_flow_scripts_from_a_new_event_loop(redis_url) -> None:
+    s = RedisStore(redis_url)
+
+    async def put_get(value: bytes, close: bool) -> bytes | None:
+        await s.put("k", value, ttl=60, once=False, flow=F)
+        try:
+            return await s.get("k", once=False, flow=F)
+        finally:
+            if close:
+                await s.close()
+
+    assert asyncio.run(put_get(b"one", close=False)) == b"one"
+    assert asyncio.run(put_get(b"two", close=True)) == b"two"
