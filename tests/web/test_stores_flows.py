@@ -68,6 +68,9 @@ async def test_a_record_of_a_flow_comes_back_from_its_flow(store: Store) -> None
         assert await store.get("a", once=False, flow=F) == b"plain"
     assert await store.get("b", once=True, flow=F) == b"once"
     assert await store.get("b", once=True, flow=F) is None
+    await store.put("empty", b"", ttl=60, once=True, flow=F)
+    assert await store.get("empty", once=True, flow=F) == b""
+    assert await store.get("empty", once=True, flow=F) is None
 
 
 @pytest.mark.parametrize("once", [False, True])
