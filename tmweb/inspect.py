@@ -57,16 +57,33 @@ def describe(data: bytes, rt: Any) -> str:
                 out.append(
                     f"  #{n} {sym}  at {pos if pos else '?'}  resume point {fr[PC]}  ({raw.size} bytes)"
                 )
-                for j, v in enumerate(frame_slots(fr)):
-                    name = code.slot_names[j] if j < len(code.slot_names) else f"slot{j}"
-                    if name.startswith("%"):
-                        name = f"<pending {j}>"
-                    out.append(f"      {name} = {short(v)}")
+                out.extend(_slots(code, fr))
             else:
                 out.append(f"  #{n} {sym}  resume point {raw.pc}  ({raw.size} bytes)")
                 for j, text in enumerate(raw.slots):
                     out.append(f"      slot{j} = {text}")
+    elif getattr(getattr(value, "type", None), "name", None) == "%step":
+        # what send/suspend stores: the continuation, its page function, how it resumes
+        k, page, method = value.vals
+        out.append(f"step:            resumed by {method}; page built by {short(page)}")
+        frames = k.frames if isinstance(k, Continuation) else ()
+        out.append(f"continuation:    {len(frames)} frame{'s' if len(frames) != 1 else ''}, top first")
+        for n, fr in enumerate(frames):
+            code = frame_code(fr)
+            pos = code.callpos.get(fr[PC]) or code.pos
+            out.append(f"  #{n} {code.symbol}  at {pos if pos else '?'}  resume point {fr[PC]}")
+            out.extend(_slots(code, fr))
     else:
         out.append(f"value:           {short(value, 200) if not note else note}")
     out.append(f"objects:         {lay.objects}")
     return "\n".join(out)
+
+
+def _slots(code: Any, fr: Any) -> list[str]:
+    out = []
+    for j, v in enumerate(frame_slots(fr)):
+        name = code.slot_names[j] if j < len(code.slot_names) else f"slot{j}"
+        if name.startswith("%"):
+            name = f"<pending {j}>"
+        out.append(f"      {name} = {short(v)}")
+    return out

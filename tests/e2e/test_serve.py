@@ -173,6 +173,9 @@ class Server:
         return httpx.get(self.base + path, timeout=10.0, **kw)  # type: ignore[arg-type]
 
     def post(self, path: str, **kw: object) -> httpx.Response:
+        """POST as a browser does: a 303 (Post/Redirect/Get) is followed to the next page;
+        pass follow_redirects=False to see it."""
+        kw.setdefault("follow_redirects", True)
         return httpx.post(self.base + path, timeout=10.0, **kw)  # type: ignore[arg-type]
 
 
@@ -293,7 +296,7 @@ def test_the_ttl_flag_sets_how_long_a_continuation_lives(
     url = k_url(server.get("/add").text)
     after = time.time()
     token = url.removeprefix("/k/")
-    key, once, ttl = URLSafeTimedSerializer(KEY, salt="tmweb.continuation").loads(token)
+    key, once, ttl = URLSafeTimedSerializer(KEY, salt="tmweb.continuation").loads(token)[:3]
     assert (once, ttl) == (0, 7)
     with sqlite3.connect(app / ".tmweb" / "continuations.sqlite3") as db:
         (expires,) = db.execute("SELECT expires FROM continuations WHERE key = ?", (key,)).fetchone()

@@ -31,7 +31,7 @@ from jinja2 import (
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -46,8 +46,8 @@ from ..lang.runtime import Runtime
 from ..lang.values import Keyword, Struct, TMap
 from . import builtins as web_builtins
 from . import pages
-from .builtins import CURRENT, RESPONSE, RequestCtx
-from .continuations import Continuations
+from .builtins import CURRENT, RESPONSE, RequestCtx, posts_form_to
+from .continuations import Continuations, is_step
 from .convert import multi_to_map
 from .errors import (
     ConfigError,
@@ -89,6 +89,7 @@ class App:
         max_steps: int = 10_000_000,
         imports: list[str] | None = None,
         clock: Callable[[], float] = time.time,
+        redirect_after_post: bool = True,
     ) -> None:
         self.app_dir = os.path.abspath(app_dir)
         if not os.path.isdir(self.app_dir):
@@ -98,6 +99,8 @@ class App:
         self.max_body_bytes = max_body_bytes
         self.max_continuation_bytes = max_continuation_bytes
         self.max_steps = max_steps
+        #: A POST that resumes a step and reaches the next one answers 303 to its URL.
+        self.redirect_after_post = redirect_after_post
         tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir), clock=clock)
         if store is None or isinstance(store, str):
             store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir, clock=clock)
@@ -180,20 +183,43 @@ class App:
         async def endpoint(request: Request) -> Response:
             # Starlette answers HEAD on GET routes: run the GET handler, send no body
             handler = methods.get(request.method) or methods["GET"]
-            return await self.run(request, handler, (await self.request_value(request),))
+            # a request to a route starts a flow: what it saves belongs together
+            flow = secrets.token_hex(16)
+            return await self.run(
+                request, handler, (await self.request_value(request),), flow, request.url.path
+            )
 
         return endpoint
 
     async def _resume_endpoint(self, request: Request) -> Response:
-        if request.method == "HEAD":  # resuming has effects (and uses up one-shots)
-            return Response(status_code=405, headers={"allow": "GET, POST"})
         record = self.continuations.check(request.path_params["token"])  # before the body
+        if request.method == "HEAD":  # headers only: nothing runs, nothing is used up
+            await self.continuations.peek(record)
+            return Response(status_code=200, media_type="text/html")
         req = await self.request_value(request)
-        k = await self.continuations.load(record)
-        data = req.d[Keyword("form")] if request.method == "POST" else req.d[Keyword("query")]
-        if k.__class__ is Continuation:
-            return await self.run(request, RESUME, (k, data))
-        return await self.run(request, k, (data,))
+        value = await self.continuations.load(record, take=False)
+        # the resumed handler goes on in the continuation's flow (a token made before flows
+        # existed starts a new one)
+        flow = record.flow if record.flow is not None else secrets.token_hex(16)
+        start = record.start or request.url.path
+        get = request.method == "GET"
+        data = req.d[Keyword("query")] if get else req.d[Keyword("form")]
+        if is_step(value):
+            k, make_page, method = value.vals
+            if get and method == "POST":
+                # a reload, a new tab, a bookmark or a prefetch: show the step's page again
+                return await self.run(request, make_page, (request.url.path,), flow, start)
+            target, args = RESUME, (k, data)
+        elif value.__class__ is Continuation:
+            target, args = RESUME, (value, data)
+        else:
+            target, args = value, (data,)
+        if record.once:
+            if get and not _sent_by_a_person(request):
+                # a link preview or prefetch must not use up a one-shot link: ask first
+                return self.page(request, "confirm.html", 200, action=request.url.path)
+            await self.continuations.take(record)  # of two concurrent takes, one wins
+        return await self.run(request, target, args, flow, start)
 
     async def request_value(self, request: Request) -> TMap:
         """The request as a Turmeric map: plain data, so it serializes with the handler.
@@ -219,16 +245,31 @@ class App:
             }
         )
 
-    async def run(self, request: Request, fn: Any, args: tuple[Any, ...]) -> Response:
-        """Run `fn(*args)` under a delimiter on a fresh machine and turn the result into a
-        response. Failures propagate to the exception handlers."""
+    async def run(
+        self, request: Request, fn: Any, args: tuple[Any, ...], flow: str | None = None, start: str = ""
+    ) -> Response:
+        """Run `fn(*args)` under a delimiter on a fresh machine, in `flow`, and turn the
+        result into a response. Failures propagate to the exception handlers."""
         machine = Machine(self.max_steps)
         machine.rt = self.rt
-        ctx_token = CURRENT.set(RequestCtx(request.scope.get("root_path", "")))
+        ctx = RequestCtx(request.scope.get("root_path", ""), flow, start, dry_run=request.method == "HEAD")
+        ctx_token = CURRENT.set(ctx)
         try:
-            return self.to_response(await machine.run_async(machine.start(fn, args)))
+            result = await machine.run_async(machine.start(fn, args))
         finally:
             CURRENT.reset(ctx_token)
+        step = ctx.last_step
+        if (
+            self.redirect_after_post
+            and request.method == "POST"
+            and step is not None
+            and result is step[1]
+            and posts_form_to(result, step[0])
+        ):
+            # Post/Redirect/Get: the address bar names the next page, a reload never
+            # resubmits; the GET shows that page (built anew from its page function)
+            return RedirectResponse(step[0], status_code=303)
+        return self.to_response(result)
 
     def to_response(self, v: Any) -> Response:
         if v.__class__ is str:
@@ -258,8 +299,8 @@ class App:
         }
 
     def page(self, request: Request, name: str, status: int, **ctx: Any) -> Response:
-        start = (request.scope.get("root_path", "") or "") + "/"
-        body = self.jinja.get_template("tmweb/" + name).render(start_url=start, status=status, **ctx)
+        ctx.setdefault("start_url", (request.scope.get("root_path", "") or "") + "/")
+        body = self.jinja.get_template("tmweb/" + name).render(status=status, **ctx)
         return HTMLResponse(body, status_code=status)
 
     async def _bad_token(self, request: Request, e: Exception) -> Response:
@@ -270,7 +311,19 @@ class App:
             token = redact(request.path_params.get("token", ""))
             log.warning("continuation %s cannot be resumed: %s", token, e)
             return self.page(request, "expired.html", 410, reason=str(e) if self.debug else None)
-        return self.page(request, "expired.html", 410)
+        assert isinstance(e, ContinuationExpired)
+        record = e.record
+        links: dict[str, Any] = {}
+        if record is not None:
+            if record.start:  # back to the start of this flow's route, not just "/"
+                links["start_url"] = record.start
+            if e.completed:
+                links["completed"] = True
+                try:
+                    links["done_url"] = await self.continuations.done_url(record)
+                except StoreUnavailable:  # the 410 stands; only its extra link is lost
+                    links["done_url"] = None
+        return self.page(request, "expired.html", 410, **links)
 
     async def _too_large(self, request: Request, e: Exception) -> Response:
         assert isinstance(e, RequestTooLarge)
@@ -293,6 +346,14 @@ class App:
             return self.page(request, "error.html", 500)
         return self.page(request, "debug.html", 500, message=e.message, kind=_kind(e),
                          frames=pages.frames_with_source(e))
+
+
+def _sent_by_a_person(request: Request) -> bool:
+    """A GET a browser sends because a person followed a link or submitted a form
+    (`Sec-Fetch-User: ?1`), not a prefetch, a link preview or a script."""
+    h = request.headers
+    prefetch = "prefetch" in (h.get("sec-purpose", "") + h.get("purpose", "")).lower()
+    return h.get("sec-fetch-user") == "?1" and not prefetch
 
 
 async def _no_answer(request: Request, e: Exception) -> None:

@@ -8,8 +8,10 @@ context variable set around each handler run.
 from __future__ import annotations
 
 import contextvars
+import html as html_text
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..lang.code import ASYNC, Builtin, Closure, Continuation
@@ -20,6 +22,7 @@ from . import (
     hiccup,
     routes,  # noqa: F401  (registers the defroute form)
 )
+from .continuations import STEP
 from .convert import to_python
 from .errors import (
     ContinuationExpired,
@@ -40,7 +43,18 @@ _PRELUDE = os.path.join(os.path.dirname(__file__), "prelude.tm")
 
 @dataclass
 class RequestCtx:
+    """What a handler run knows about its request: the mount prefix, and the flow that
+    continuations saved during the run belong to (and the path that started it)."""
+
     root_path: str
+    flow: str | None = None
+    start: str = ""
+    #: A HEAD request: the handler runs, but nothing is stored or expired.
+    dry_run: bool = False
+    #: Step URLs handed out by `%step-url`, not yet stored: url -> (record, forward, done-url).
+    pending: dict[str, Any] = field(default_factory=dict)
+    #: The (url, page) of the last step this run stored, for Post/Redirect/Get.
+    last_step: tuple[str, Any] | None = None
 
 
 CURRENT: contextvars.ContextVar[RequestCtx] = contextvars.ContextVar("tmweb_request")
@@ -182,17 +196,75 @@ class WebBuiltins:
         return Struct(RESPONSE, (kw.get("status", 200), kw.get("headers", TMap()), body, "text/html; charset=utf-8"))
 
     async def save_continuation(self, k: Any, *opts: Any) -> str:
-        kw = _kwargs("save-continuation", opts, {"once", "ttl"})
+        kw = _kwargs("save-continuation", opts, {"once", "ttl", "forward", "done-url"})
         if k.__class__ not in (Continuation, Closure):
             raise type_error(f"save-continuation: expected a continuation or function, got {pr_str(k)}")
         ttl = kw.get("ttl", self.app.ttl)
         if ttl.__class__ is not int or ttl <= 0:
             raise type_error(f"save-continuation: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
         once = kw.get("once", False) not in (None, False)
+        forward = kw.get("forward", False) not in (None, False)
+        ctx = _flow_ctx("save-continuation", forward)
+        done = kw.get("done-url")
         try:
-            return await self.app.continuations.save(k, once=once, ttl=ttl)
+            token, record = self.app.continuations.reserve(once=once, ttl=ttl, flow=ctx.flow, start=ctx.start)
+            if not ctx.dry_run:
+                await self.app.continuations.put(record, k, forward=forward)
         except ContinuationTooLarge as e:
             raise user_error(str(e)) from None
+        if done is not None and ctx.flow is not None and not ctx.dry_run:
+            await self.app.continuations.note_done(ctx.flow, _str("save-continuation :done-url", done))
+        return token
+
+    async def expire_flow(self, *opts: Any) -> None:
+        """`(expire-flow)`: every continuation of this request's flow is expired, so no
+        page of it can be submitted again; `:done-url "/orders/42"` makes their expired
+        page link there. What `send/finish` calls."""
+        kw = _kwargs("expire-flow", opts, {"done-url"})
+        ctx = _flow_ctx("expire-flow", True)
+        done = kw.get("done-url")
+        if ctx.dry_run:
+            return
+        await self.app.continuations.finish(
+            ctx.flow, done_url=None if done is None else _str("expire-flow :done-url", done)
+        )
+
+    def step_url(self, *opts: Any) -> str:
+        """`(%step-url opts...)`: the URL of the step `send/suspend` is making, reserved
+        (signed) but with nothing stored: the page is built with it first."""
+        kw = _kwargs("send/suspend", opts, {"once", "ttl", "forward", "done-url"})
+        ttl = kw.get("ttl", self.app.ttl)
+        if ttl.__class__ is not int or ttl <= 0:
+            raise type_error(f"send/suspend: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
+        forward = kw.get("forward", False) not in (None, False)
+        ctx = _flow_ctx("send/forward", forward)
+        done = kw.get("done-url")
+        if done is not None:
+            done = _str("send/suspend :done-url", done)
+        once = kw.get("once", False) not in (None, False)
+        token, record = self.app.continuations.reserve(once=once, ttl=ttl, flow=ctx.flow, start=ctx.start)
+        url = continuation_url(token)
+        ctx.pending[url] = (record, forward, done)
+        return url
+
+    async def save_step(self, url: Any, k: Any, make_page: Any, page: Any) -> Any:
+        """`(%save-step url k make-page page)`: store the step whose page was just built
+        (resumed by POST only if the page posts a form to `url`) and return the page."""
+        ctx = CURRENT.get(None)
+        pending = ctx.pending.pop(url, None) if ctx is not None else None
+        if pending is None:
+            raise user_error("%save-step: the URL was not made by %step-url in this request")
+        record, forward, done = pending
+        method = "POST" if posts_form_to(page, url) else "GET"
+        if not ctx.dry_run:
+            try:
+                await self.app.continuations.put(record, Struct(STEP, (k, make_page, method)), forward=forward)
+            except ContinuationTooLarge as e:
+                raise user_error(str(e)) from None
+            if done is not None and record.flow is not None:
+                await self.app.continuations.note_done(record.flow, done)
+        ctx.last_step = (url, page)
+        return page
 
     async def load_continuation(self, token: Any) -> Any:
         token = _str("load-continuation", token)
@@ -206,6 +278,36 @@ class WebBuiltins:
             raise err(EXPIRED, f"load-continuation: {e}") from None
         except ContinuationExpired as e:
             raise err(EXPIRED, f"load-continuation: {e}") from None
+
+
+_FORM = re.compile(r"<form\b([^>]*)>", re.I)
+_ATTR = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def posts_form_to(page: Any, url: str) -> bool:
+    """Whether `page` (HTML, or a response struct with an HTML body) has a form that POSTs
+    to `url`: such a step may only be resumed by POST, and a GET shows its page again."""
+    if page.__class__ is Struct and page.type is RESPONSE:
+        page = page.vals[2]
+    if page.__class__ is bytes:
+        page = page.decode("utf-8", "replace")
+    if page.__class__ is not str or url not in page:
+        return False
+    for m in _FORM.finditer(page):
+        attrs = {a.group(1).lower(): html_text.unescape(a.group(2) or a.group(3) or a.group(4) or "")
+                 for a in _ATTR.finditer(m.group(1))}
+        if attrs.get("action") == url and attrs.get("method", "get").lower() == "post":
+            return True
+    return False
+
+
+def _flow_ctx(fname: str, needed: bool) -> RequestCtx:
+    ctx = CURRENT.get(None)
+    if ctx is None or ctx.flow is None:
+        if needed:
+            raise user_error(f"{fname}: only a request handler has a flow to expire")
+        return ctx or RequestCtx("")
+    return ctx
 
 
 def install(rt: Any, app: Any) -> None:
@@ -234,6 +336,10 @@ def install(rt: Any, app: Any) -> None:
         core.define(name, Builtin(name, fn))
     core.define("save-continuation", Builtin("save-continuation", bound.save_continuation, ASYNC))
     core.define("load-continuation", Builtin("load-continuation", bound.load_continuation, ASYNC))
+    core.define("expire-flow", Builtin("expire-flow", bound.expire_flow, ASYNC))
+    core.define("%step-url", Builtin("%step-url", bound.step_url))
+    core.define("%save-step", Builtin("%save-step", bound.save_step, ASYNC))
+    rt.structs[STEP.qualified] = STEP
     core.define("%defroute", Builtin("%defroute", app.add_route))
     core.define("response?", Builtin("response?", lambda v: v.__class__ is Struct and v.type is RESPONSE))
     rt.structs[RESPONSE.qualified] = RESPONSE

@@ -12,9 +12,14 @@ wrong comes back as one of three exceptions, each answered with its page by the 
 `ContinuationInvalid` (400), `ContinuationExpired` (410) and its subclass
 `ContinuationUnloadable` (410, logged), besides `StoreUnavailable` (503) from the store.
 
-What the service knows about one continuation is a `Record`. Today all of it travels in
-the signed token; flows, session binding and records authenticated in the store will add
-their fields there and their checks here.
+What the service knows about one continuation is a `Record`; all of it travels in the
+signed token. Every continuation belongs to a *flow*: one user's run through one route,
+started by a request to the route and continued by every resume of its continuations.
+`save(..., forward=True)` first expires every earlier continuation of the flow
+(`send/forward`), `finish(flow)` expires them all (`send/finish`); the store does it
+atomically for all server processes. A flow that was finished or forwarded past can leave
+a note, the URL of a page of the app's choice, which the expired page of an earlier step
+links to.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 from ..lang.code import Closure, Continuation
 from ..lang.errors import TurmericError
 from ..lang.serial import deserialize, serialize
+from ..lang.values import Struct, StructType
 from .errors import (
     ContinuationExpired,
     ContinuationInvalid,
@@ -41,7 +47,19 @@ __all__ = [
     "ContinuationUnloadable",
     "Continuations",
     "Record",
+    "STEP",
+    "is_step",
 ]
+
+
+#: What `send/suspend` stores: the continuation, the function that builds its page (so a
+#: GET of the step's URL can show the page again without resuming), and how the step is
+#: resumed: "POST" when the page posts a form to the step's URL, else "GET".
+STEP = StructType("%step", ("k", "page", "method"), "core")
+
+
+def is_step(value: Any) -> bool:
+    return value.__class__ is Struct and value.type is STEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +72,10 @@ class Record:
     once: bool
     #: Seconds it stays resumable after it was saved.
     ttl: int
+    #: The flow it belongs to (None for a token made before flows existed).
+    flow: str | None = None
+    #: The path of the request that started the flow ("" if unknown).
+    start: str = ""
 
 
 class Continuations:
@@ -81,19 +103,62 @@ class Continuations:
         self.max_bytes = max_bytes
 
     async def save(
-        self, k: Continuation | Closure, *, once: bool = False, ttl: int | None = None
+        self,
+        k: Any,
+        *,
+        once: bool = False,
+        ttl: int | None = None,
+        flow: str | None = None,
+        start: str = "",
+        forward: bool = False,
     ) -> str:
-        """Store `k` and return its token. Raises `ContinuationTooLarge` (nothing stored),
-        a Turmeric `not-serializable` error, or `StoreUnavailable`."""
+        """Store `k` in `flow` and return its token; with `forward`, every earlier
+        continuation of the flow is expired first. Raises `ContinuationTooLarge` (nothing
+        stored or expired), a Turmeric `not-serializable` error, or `StoreUnavailable`."""
+        token, record = self.reserve(once=once, ttl=ttl, flow=flow, start=start)
+        await self.put(record, k, forward=forward)
+        return token
+
+    def reserve(
+        self, *, once: bool = False, ttl: int | None = None, flow: str | None = None, start: str = ""
+    ) -> tuple[str, Record]:
+        """A token and its record, with nothing stored yet: `send/suspend` needs the URL to
+        build the page before it knows what to store under it."""
         ttl = self.ttl if ttl is None else ttl
         if ttl <= 0:
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        data = serialize(self.runtime, k)
+        token, signed = self.tokens.new(ttl, once, flow, start)
+        return token, Record(signed.key, signed.once, signed.ttl, signed.flow, signed.start)
+
+    async def put(self, record: Record, value: Any, *, forward: bool = False) -> None:
+        """Store `value` (a continuation, a function or a `%step`) under a reserved record."""
+        data = serialize(self.runtime, value)
         if len(data) > self.max_bytes:
             raise ContinuationTooLarge(len(data), self.max_bytes)
-        token, signed = self.tokens.new(ttl, once)
-        await self.store.put(signed.key, data, ttl, once)
-        return token
+        if forward:
+            if record.flow is None:
+                raise ValueError("forward needs the flow whose earlier continuations to expire")
+            await self.store.expire_flow(record.flow)
+        await self.store.put(record.key, data, record.ttl, record.once, flow=record.flow)
+
+    async def finish(self, flow: str, *, done_url: str | None = None, ttl: int | None = None) -> None:
+        """Expire every continuation of `flow`. With `done_url`, the expired page of any of
+        its steps links there (kept for `ttl` seconds, the default time to live)."""
+        await self.store.expire_flow(flow)
+        if done_url is not None:
+            await self.note_done(flow, done_url, ttl)
+
+    async def note_done(self, flow: str, done_url: str, ttl: int | None = None) -> None:
+        """Remember `done_url` as where the flow's expired steps should point."""
+        ttl = self.ttl if ttl is None else ttl
+        await self.store.put(_done_key(flow), done_url.encode("utf-8"), ttl, False)
+
+    async def done_url(self, record: Record) -> str | None:
+        """The page the app named for the record's finished flow, if any."""
+        if record.flow is None:
+            return None
+        data = await self.store.get(_done_key(record.flow), False)
+        return None if data is None else data.decode("utf-8", "replace")
 
     def check(self, token: str) -> Record:
         """The record a token names, from the token alone: no store access. Raises
@@ -105,23 +170,32 @@ class Continuations:
                 "the token is not valid (tampered or from another server)"
             ) from e
         except TokenExpired as e:
-            raise ContinuationExpired("the token has expired") from e
-        return Record(signed.key, signed.once, signed.ttl)
+            d = e.data
+            raise ContinuationExpired(
+                "the token has expired", Record(d.key, d.once, d.ttl, d.flow, d.start)
+            ) from e
+        return Record(signed.key, signed.once, signed.ttl, signed.flow, signed.start)
 
-    async def load(self, token: str | Record) -> Continuation | Closure:
-        """The continuation (or one-argument function) saved under a token or a checked
-        record, taken out of the store if it is one-shot. Raises what `check` raises,
-        `ContinuationExpired` if the store has nothing under it, `ContinuationUnloadable`
-        if the running program cannot load it, or `StoreUnavailable`."""
+    async def load(self, token: str | Record, *, take: bool | None = None) -> Any:
+        """The continuation, one-argument function or `%step` saved under a token or a
+        checked record, taken out of the store if it is one-shot (or as `take` says).
+        Raises what `check` raises, `ContinuationExpired` if the store has nothing under
+        it, `ContinuationUnloadable` if the running program cannot load it, or
+        `StoreUnavailable`."""
         record = self.check(token) if isinstance(token, str) else token
-        data = await self._read(record, take=record.once)
+        data = await self._read(record, take=record.once if take is None else take)
         try:
             k = deserialize(self.runtime, data)
         except TurmericError as e:
             raise ContinuationUnloadable(e.message, e) from e
-        if k.__class__ is not Continuation and k.__class__ is not Closure:
+        if k.__class__ is not Continuation and k.__class__ is not Closure and not is_step(k):
             raise ContinuationUnloadable("the stored value is not a continuation")
         return k
+
+    async def take(self, record: Record) -> None:
+        """Use up a one-shot record (after `load(..., take=False)` showed what it is):
+        atomic, so of two concurrent takes one raises `ContinuationExpired`."""
+        await self._read(record, take=True)
 
     async def peek(self, token: str | Record) -> bytes:
         """The stored bytes, read without taking a one-shot and without loading them (for
@@ -130,9 +204,16 @@ class Continuations:
         return await self._read(record, take=False)
 
     async def _read(self, record: Record, take: bool) -> bytes:
-        data = await self.store.get(record.key, take)
+        data = await self.store.get(record.key, take, flow=record.flow)
         if data is None:
             raise ContinuationExpired(
-                "nothing is stored under this token (expired, unknown or used)"
+                "nothing is stored under this token (expired, unknown or used)",
+                record,
+                completed=record.flow is not None,
             )
         return data
+
+
+def _done_key(flow: str) -> str:
+    """Where a finished flow's note lives: not a random id, so never a continuation's key."""
+    return "flow-done:" + flow

@@ -6,6 +6,8 @@ handlers in app.py), so an endpoint raises and never builds an error page itself
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..lang.errors import TurmericError
 from ..lang.machine import HostError
 
@@ -45,8 +47,17 @@ class ContinuationInvalid(TmwebError):
 
 class ContinuationExpired(TmwebError):
     """Nothing can be resumed under this token: it is older than its time to live, or the
-    store has nothing under it (expired, unknown, or a one-shot already used). Answered
-    with 410."""
+    store has nothing under it (expired, unknown, a one-shot already used, or its flow was
+    finished or forwarded past). Answered with 410.
+
+    `record` is what the genuine token said (its flow and where the flow started), for a
+    page that links back; None if not known. `completed` is true when the token was still
+    within its time to live, so the step was used up rather than timed out."""
+
+    def __init__(self, message: str, record: Any = None, completed: bool = False) -> None:
+        super().__init__(message)
+        self.record = record
+        self.completed = completed
 
 
 class ContinuationUnloadable(ContinuationExpired):
@@ -58,6 +69,8 @@ class ContinuationUnloadable(ContinuationExpired):
     def __init__(self, message: str, error: TurmericError | None = None) -> None:
         super().__init__(message)
         self.error = error
+        self.record = None
+        self.completed = False
 
 
 class RequestTooLarge(TmwebError):

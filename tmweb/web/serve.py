@@ -49,6 +49,7 @@ def app_from_env() -> Any:
         secret_key=None,
         debug=os.environ.get("TMWEB_DEBUG") == "1",
         ttl=int(os.environ.get("TMWEB_TTL", "3600")),
+        redirect_after_post=os.environ.get("TMWEB_REDIRECT_AFTER_POST", "1") != "0",
     )
 
 
@@ -63,6 +64,7 @@ def serve(
     reload: bool = False,
     debug: bool = False,
     imports: list[str] | None = None,
+    redirect_after_post: bool = True,
 ) -> int:
     import uvicorn
 
@@ -84,6 +86,7 @@ def serve(
     os.environ["TMWEB_SECRET_KEY"] = ",".join(keys)
     os.environ["TMWEB_TTL"] = str(ttl)
     os.environ["TMWEB_DEBUG"] = "1" if (debug or not production) else "0"
+    os.environ["TMWEB_REDIRECT_AFTER_POST"] = "1" if redirect_after_post else "0"
     if store:
         os.environ["TMWEB_STORE"] = store
     if imports:

@@ -1,7 +1,8 @@
 """Continuation tokens: a signed, timestamped random id - never the continuation itself.
 
 The serialized continuation stays server-side under the id; the token only proves the
-server made it, when, and whether it is one-shot. Keys rotate: the first key signs, every
+server made it, when, whether it is one-shot, which flow it belongs to, and where that
+flow started (so an expired step's page can link back to it). Keys rotate: the first key signs, every
 key in the list is accepted. Time comes from a clock (seconds since the epoch, `time.time`
 by default) that tests replace to let a token age without waiting.
 """
@@ -23,15 +24,24 @@ class TokenInvalid(Exception):
     """The token was not made by this server (tampered, truncated, other key)."""
 
 
-class TokenExpired(Exception):
-    """The token is genuine but older than the continuation's time to live."""
-
-
 @dataclass(frozen=True, slots=True)
 class TokenData:
     key: str
     once: bool
     ttl: int
+    #: The flow the continuation belongs to (None in tokens made before flows existed).
+    flow: str | None = None
+    #: The path of the request that started the flow ("" when unknown).
+    start: str = ""
+
+
+class TokenExpired(Exception):
+    """The token is genuine but older than the continuation's time to live; `data` is
+    what it says (so a page can still link back to the start of its flow)."""
+
+    def __init__(self, message: str, data: TokenData) -> None:
+        super().__init__(message)
+        self.data = data
 
 
 Clock = Callable[[], float]
@@ -62,34 +72,39 @@ class Tokens:
             signer_kwargs={"clock": clock},
         )
 
-    def new(self, ttl: int, once: bool) -> tuple[str, TokenData]:
+    def new(
+        self, ttl: int, once: bool, flow: str | None = None, start: str = ""
+    ) -> tuple[str, TokenData]:
         """A fresh 128-bit id and the token that names it."""
         key = secrets.token_hex(16)
-        token = self._serializer.dumps([key, 1 if once else 0, int(ttl)])
-        return token, TokenData(key, once, int(ttl))
+        payload: list[Any] = [key, 1 if once else 0, int(ttl)]
+        if flow is not None:
+            payload += [flow, start]
+        return self._serializer.dumps(payload), TokenData(key, once, int(ttl), flow, start)
 
     def check(self, token: str) -> TokenData:
         """The token's data; raises TokenInvalid or TokenExpired."""
         try:
             payload, signed_at = self._serializer.loads(token, return_timestamp=True)
-        except SignatureExpired as e:  # pragma: no cover - max_age is checked below
-            raise TokenExpired(str(e)) from e
         except BadSignature as e:
             raise TokenInvalid(str(e)) from e
         if (
             not isinstance(payload, list)
-            or len(payload) != 3
+            or len(payload) not in (3, 5)
             or not isinstance(payload[0], str)
             or payload[1] not in (0, 1)
             or not isinstance(payload[2], int)
+            or (len(payload) == 5 and not (isinstance(payload[3], str) and isinstance(payload[4], str)))
         ):
             raise TokenInvalid("malformed token payload")
-        key, once, ttl = payload
+        key, once, ttl = payload[:3]
+        flow, start = payload[3:] if len(payload) == 5 else (None, "")
+        data = TokenData(key, bool(once), ttl, flow, start)
         try:
             self._serializer.loads(token, max_age=ttl)
         except SignatureExpired as e:
-            raise TokenExpired(f"signed at {signed_at:%Y-%m-%d %H:%M:%S}, valid for {ttl} s") from e
-        return TokenData(key, bool(once), ttl)
+            raise TokenExpired(f"signed at {signed_at:%Y-%m-%d %H:%M:%S}, valid for {ttl} s", data) from e
+        return data
 
 
 def redact(token: str) -> str:
