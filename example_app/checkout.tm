@@ -3,9 +3,18 @@
 ;; The whole flow is one function that reads top to bottom. Each ask-* call shows a page
 ;; and returns what the user submitted; between requests the rest of the function waits in
 ;; the store as a serialized continuation. Validation is a loop (forms.ask-until-valid)
-;; that re-asks the same page with an error. The payment step is one-shot (:once #t): a
-;; double submit or a back-button resubmit gets the 410 "page expired" page instead of a
-;; second charge.
+;; that re-asks the same page with an error.
+;;
+;; What keeps a payment to one per visit, whatever the browser does:
+;; - the payment page is one-shot (:once #t): of two concurrent submits (a double click),
+;;   exactly one is resumed, the other gets the 410 page;
+;; - a declined card asks again on a fresh payment page, with cart and address kept;
+;; - once the card is charged, (redirect/get :forward #t) expires every earlier page of
+;;   this flow (cart, address, payment): going back and submitting any of them again gets
+;;   the "already completed" page, never a second charge;
+;; - the confirmation has its own GET URL, so reloading it shows it again.
+;; Every page posts its form, so a reload or a new tab of any step shows that step again
+;; (tmweb answers each POST with a redirect to the next step's own URL).
 
 (import lib.forms :as forms)
 
@@ -99,25 +108,32 @@
 
 (defn charge!
   "Stand-in for a payment provider. A real app would call its API here (a Python
-  function exposed to Turmeric; async ones do not block the server)."
+  function exposed to Turmeric; async ones do not block the server). The test card
+  4000 0000 0000 0002 is declined, as with real providers' test cards."
   [card-number cents]
-  {:id (format "TM-%06d" (mod (current-time-ms) 1000000))
-   :last4 (subs card-number 12)
-   :amount (forms.money cents)})
+  (if (= card-number "4000000000000002")
+    {:declined "Your card was declined. Try another card."}
+    {:id (format "TM-%06d" (mod (current-time-ms) 1000000))
+     :last4 (subs card-number 12)
+     :amount (forms.money cents)}))
 
 (defn pay
-  "Ask for a card on a one-shot page, charge it, and return the receipt. The card number
-  lives only in this function's frame, so it is gone from every later continuation."
+  "Ask for a card on a one-shot page and charge it, until a charge goes through; return
+  the receipt. A declined card asks again, on a fresh page. The card number lives only in
+  this function's frame, so it is gone from every later continuation."
   [lines total address]
-  (def form
-    (forms.ask-until-valid
-      (fn [k-url error form]
-        (render "checkout/payment.html"
-                {:steps steps :step 3 :action k-url :error error
-                 :lines lines :total (forms.money total) :address address}))
-      card-problem
-      :once #t))
-  (charge! (card-digits form) total))
+  (loop [declined nil]
+    (let [form (forms.ask-until-valid
+                 (fn [k-url error form]
+                   (render "checkout/payment.html"
+                           {:steps steps :step 3 :action k-url :error (or error declined)
+                            :lines lines :total (forms.money total) :address address}))
+                 card-problem
+                 :once #t)
+          result (charge! (card-digits form) total)]
+      (if result.declined
+        (recur result.declined)
+        result))))
 
 ;; ---------------------------------------------------------------------------- the flow
 
@@ -126,9 +142,9 @@
   (def total (reduce + 0 (map (fn [line] line.subtotal) lines)))
   (def address (ask-address total))
   (def receipt (pay lines total address))
-  ;; Post/Redirect/Get: the confirmation has its own GET URL, so reloading it
-  ;; shows it again instead of re-posting the (used) payment form.
-  (redirect/get)
+  ;; charged: no earlier page of this flow may be submitted again (:forward), and the
+  ;; confirmation gets its own GET URL, so reloading it shows it again
+  (redirect/get :forward #t)
   (render "checkout/confirmation.html"
           {:steps steps :step 4 :lines lines :total (forms.money total)
            :address address :receipt receipt}))

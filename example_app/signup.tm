@@ -2,6 +2,8 @@
 ;;
 ;; Each step is one call to ask-field, which keeps asking (with the error message) until
 ;; the answer passes its check. The route is the wizard's whole logic, top to bottom.
+;; Going back and changing an answer is allowed until the account exists; after that,
+;; (redirect/get :forward #t) makes every earlier page final.
 
 (import lib.forms :as forms)
 
@@ -59,4 +61,8 @@
   (def password (ask-field 3 "Choose a password" "password" "password" check-password))
   (confirm name email password)
   (def account (create-account! name email password))
+  ;; one account per visit: every earlier page of this flow expires (going back and
+  ;; confirming again gets the "already completed" page), and the done page has its own
+  ;; reloadable GET URL
+  (redirect/get :forward #t)
   (render "signup/done.html" {:account account}))
