@@ -87,3 +87,105 @@ def test_a_flow_through_two_workers(
             assert r.status_code == 410 and "already completed" in r.text
             assert 'href="/shop"' in r.text
     assert charges(server.logdir) == ["socks"]
+
+
+# -- every cell of docs/web.md's "Flows and the browser" table, over HTTP ----------------
+
+TABLE_APP = """
+(defn form-page [title url]
+  (html [:h1 title] [:form {:method "post" :action url} [:input {:name "v"}] [:button "Next"]]))
+
+(defroute GET "/plain" [req]
+  (html [:h1 (str "Got " (get (send/suspend (fn [u] (form-page "Step" u))) "v"))]))
+
+(defroute GET "/once" [req]
+  (html [:h1 (str "Got " (get (send/suspend (fn [u] (form-page "Step" u)) :once #t) "v"))]))
+
+(defroute GET "/forward" [req]
+  (let [v (get (send/suspend (fn [u] (form-page "Step" u))) "v")]
+    (send/forward (fn [u] (form-page (str "Forwarded " v) u)))
+    (html [:h1 "End"])))
+
+(defroute GET "/finish" [req]
+  (let [v (get (send/suspend (fn [u] (form-page "Step" u))) "v")]
+    (send/finish (html [:h1 (str "Finished " v)]))))
+
+(defroute GET "/link" [req]
+  (send/suspend (fn [u] (html [:a {:href u} "go"])) :once #t)
+  (html [:h1 "Followed"]))
+"""
+
+KINDS = ("plain", "once", "forward", "finish")
+
+
+def step(server: Server, kind: str) -> str:
+    """A step of `kind` in the state its column describes: current (plain, :once), or of a
+    flow that went through send/forward or send/finish."""
+    url = k_url(server.get("/" + kind).text)
+    if kind in ("forward", "finish"):
+        r = server.post(url, data={"v": "1"}, follow_redirects=False)
+        assert r.status_code in (200, 303), r.text
+    return url
+
+
+def gone(r: httpx.Response) -> bool:
+    return r.status_code == 410 and "already completed" in r.text
+
+
+def shows_step(r: httpx.Response) -> bool:
+    return r.status_code == 200 and "<h1>Step</h1>" in r.text
+
+
+def submit(server: Server, url: str, v: str = "x") -> httpx.Response:
+    return server.post(url, data={"v": v}, follow_redirects=False)
+
+
+def test_every_cell_of_the_flows_table(
+    tmp_path: Path, serve: Callable[..., Server], store_args: list[str]  # noqa: F811
+) -> None:
+    server = serve(write_app(tmp_path / "app", TABLE_APP), *store_args)
+    preview = {"user-agent": "Slackbot-LinkExpanding 1.0"}
+    for kind in KINDS:
+        # submits, goes back and submits again
+        url = step(server, kind)
+        if kind in ("plain", "once"):
+            assert submit(server, url).status_code in (200, 303), kind
+        again = submit(server, url)
+        assert (again.status_code in (200, 303)) if kind == "plain" else gone(again), (kind, again.text)
+
+        # reloads; opens in a new tab or from a bookmark (a GET with a click, or typed)
+        url = step(server, kind)
+        for _ in range(2):
+            r = server.get(url, headers=CLICK)
+            assert shows_step(r) if kind in ("plain", "once") else gone(r), (kind, r.text)
+        if kind == "once":
+            assert submit(server, url).status_code in (200, 303)  # still usable
+
+        # double-submits
+        url = step(server, kind)
+        first, second = submit(server, url), submit(server, url)
+        if kind == "plain":  # both run to the end of the handler
+            assert "Got x" in first.text and "Got x" in second.text
+        elif kind == "once":
+            assert "Got x" in first.text and gone(second), second.text
+        else:
+            assert gone(first) and gone(second)
+
+        # a link preview or prefetch, then HEAD
+        url = step(server, kind)
+        for headers in (preview, {"sec-purpose": "prefetch", **CLICK}):
+            r = server.get(url, headers=headers)
+            assert shows_step(r) if kind in ("plain", "once") else gone(r), (kind, r.text)
+        h = httpx.head(server.base + url, timeout=10)
+        assert h.status_code == (200 if kind in ("plain", "once") else 410) and h.content == b""
+        if kind in ("plain", "once"):
+            assert "Got x" in submit(server, url).text  # nothing was used
+
+    # a one-shot link: a preview gets the Continue page, the click uses it
+    link = k_url(server.get("/link").text)
+    r = server.get(link, headers=preview)
+    assert r.status_code == 200 and "Continue?" in r.text
+    assert httpx.head(server.base + link, timeout=10).status_code == 200
+    assert "Followed" in server.get(link, headers=CLICK).text
+    r = server.get(link, headers=CLICK)
+    assert gone(r), r.text
