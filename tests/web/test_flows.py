@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from tmweb.lang import register_python
 
-from .test_app import CountingStore, k_url, make_app
+from .test_app import CountingStore, k_url, k_urls, make_app
 
 CLICK = {"sec-fetch-user": "?1", "sec-fetch-mode": "navigate"}
 
@@ -189,3 +189,23 @@ def test_a_get_form_step_resumes_by_get(tmp_path: Path, store: str) -> None:
     c = client(tmp_path, src, store)
     u = k_url(c.get("/ask").text)
     assert c.get(u + "?q=hi", headers=CLICK).text == "q=hi"
+
+
+def test_a_dispatch_page_with_post_forms_is_shown_again_by_get(tmp_path: Path, store: str) -> None:
+    src = """
+    (defroute GET "/pick" [req]
+      (send/suspend/dispatch
+        (fn [embed/url]
+          (html [:h1 "Pick"]
+                [:form {:method "post" :action (embed/url (fn [d] (str "tea " (get d "v"))))} [:button "Tea"]]
+                [:a {:href (embed/url (fn [_] "coffee"))} "Coffee"]))))
+    """
+    c = client(tmp_path, src, store)
+    page = c.get("/pick").text
+    tea, coffee = k_urls(page)
+    again = c.get(tea, headers=CLICK)  # a reload of the form's URL: the page, nothing runs
+    assert again.status_code == 200 and "<h1>Pick</h1>" in again.text
+    assert post(c, tea, "green").text == "tea green"
+    assert c.get(coffee).text == "coffee"  # a link resumes by GET
+    fresh_tea = k_urls(again.text)[0]  # the page shown again has working URLs of its own
+    assert post(c, fresh_tea, "black").text == "tea black"

@@ -209,7 +209,7 @@ class App:
             if get and method == "POST":
                 # a reload, a new tab, a bookmark or a prefetch: show the step's page again
                 return await self.run(request, make_page, (request.url.path,), flow, start)
-            target, args = RESUME, (k, data)
+            target, args = (RESUME, (k, data)) if k.__class__ is Continuation else (k, (data,))
         elif value.__class__ is Continuation:
             target, args = RESUME, (value, data)
         else:

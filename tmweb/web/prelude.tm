@@ -13,13 +13,27 @@
     (let [url (apply %step-url opts)]
       (%save-step url k make-page (make-page url)))))
 
+(defn %dispatch-page [k make-page opts]
+  ;; the page of send/suspend/dispatch: each (embed/url handler) is a step that resumes k
+  ;; with the handler's answer; a GET of one whose page posts a form to it shows a fresh
+  ;; copy of the page (with new URLs for the same k)
+  (let [made (ref [])
+        page (make-page (fn [handler]
+                          (let [url (apply %step-url opts)]
+                            (swap! made conj [url handler])
+                            url)))]
+    (for-each (fn [made-step]
+                (let [url (first made-step) handler (second made-step)]
+                  (%save-step url
+                              (fn [data] (resume k (handler data)))
+                              (fn [_] (%dispatch-page k make-page opts))
+                              page)))
+              (deref made))
+    page))
+
 (defn send/suspend/dispatch [make-page & opts]
   (cloneable-shift [k]
-    (make-page
-      (fn [handler]
-        ;; each link stores a function that resumes k with the handler's answer
-        (continuation-url
-          (apply save-continuation (fn [data] (resume k (handler data))) opts))))))
+    (%dispatch-page k make-page opts)))
 
 (defn send/forward [make-page & opts]
   ;; like send/suspend, after expiring every earlier continuation of this flow: no page
