@@ -144,6 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             debug=args.debug,
             imports=args.imports,
             redirect_after_post=args.redirect_after_post,
+            bind_to_session=args.bind_to_session,
         )
     )
 
@@ -166,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--debug", action="store_true", help="error pages with Turmeric stack traces (default unless TMWEB_ENV=production)")
     s.add_argument("--no-redirect-after-post", dest="redirect_after_post", action="store_false",
                    help="answer a POST that reaches the next step with its page, not a 303 to its URL")
+    s.add_argument("--no-session-binding", dest="bind_to_session", action="store_false",
+                   help="let any browser holding a continuation URL resume it (default: only the browser session that made it)")
     s.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="a Python module to import first; it registers Python functions with tmweb.lang.register_python (repeatable)")
     s.set_defaults(fn=cmd_serve)

@@ -98,6 +98,8 @@ class Server:
         self.logdir = logdir
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        #: the browser's cookies; servers started in one test share them (see `serve`)
+        self.jar = httpx.Cookies()
 
     @property
     def base(self) -> str:
@@ -169,25 +171,38 @@ class Server:
             parts.append(path.read_text(encoding="utf-8", errors="replace"))
         return "\n".join(parts)
 
+    def request(self, method: str, path: str, **kw: object) -> httpx.Response:
+        """A request from the test's browser: its cookies (the session cookie that
+        continuations are bound to) are kept across requests and servers."""
+        with httpx.Client(cookies=self.jar, timeout=10.0) as client:
+            r = client.request(method, self.base + path, **kw)  # type: ignore[arg-type]
+            self.jar.update(client.cookies)
+        return r
+
     def get(self, path: str, **kw: object) -> httpx.Response:
-        return httpx.get(self.base + path, timeout=10.0, **kw)  # type: ignore[arg-type]
+        return self.request("GET", path, **kw)
+
+    def head(self, path: str, **kw: object) -> httpx.Response:
+        return self.request("HEAD", path, **kw)
 
     def post(self, path: str, **kw: object) -> httpx.Response:
         """POST as a browser does: a 303 (Post/Redirect/Get) is followed to the next page;
         pass follow_redirects=False to see it."""
         kw.setdefault("follow_redirects", True)
-        return httpx.post(self.base + path, timeout=10.0, **kw)  # type: ignore[arg-type]
+        return self.request("POST", path, **kw)
 
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start servers; every one is stopped when the test ends, pass or fail."""
     started: list[Server] = []
+    jar = httpx.Cookies()
     logdir = tmp_path / "logs"
     logdir.mkdir()
 
     def start(app_dir: Path, *args: str, **kw: object) -> Server:
         server = Server(app_dir, logdir, *args, **kw)  # type: ignore[arg-type]
+        server.jar = jar  # one browser talks to every server of the test
         started.append(server)
         return server.start()
 
@@ -422,7 +437,11 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path: Path) -> Non
 def test_in_production_with_a_key_errors_are_plain_pages(
     tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
-    server = serve(write_app(tmp_path / "app"), env={"TMWEB_ENV": "production"})
+    # production's session cookie is Secure, which a browser sends over HTTPS only; this
+    # test speaks plain HTTP, so it turns session binding off
+    server = serve(
+        write_app(tmp_path / "app"), "--no-session-binding", env={"TMWEB_ENV": "production"}
+    )
     url = k_url(server.get("/fail-later").text)
     r = server.post(url, data={"n": "x"})
     assert r.status_code == 500

@@ -68,12 +68,12 @@ def test_a_flow_through_two_workers(
     assert server.post(cart, data={"v": "mug"}, follow_redirects=False).status_code == 303
     # back, and submit the cart again: the next step's URL, Post/Redirect/Get
     payment = server.post(cart, data={"v": "socks"}, follow_redirects=False).headers["location"]
-    h = httpx.head(server.base + payment, timeout=10)
+    h = server.head(payment)
     assert (h.status_code, h.content) == (200, b"")
     assert "Payment" in server.get(payment, headers=CLICK).text
 
     def pay(_: int) -> int:
-        with httpx.Client(base_url=server.base, timeout=30) as c:
+        with httpx.Client(base_url=server.base, timeout=30, cookies=server.jar) as c:
             return c.post(payment, data={"v": "4242"}).status_code
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
@@ -176,7 +176,7 @@ def test_every_cell_of_the_flows_table(
         for headers in (preview, {"sec-purpose": "prefetch", **CLICK}):
             r = server.get(url, headers=headers)
             assert shows_step(r) if kind in ("plain", "once") else gone(r), (kind, r.text)
-        h = httpx.head(server.base + url, timeout=10)
+        h = server.head(url)
         assert h.status_code == (200 if kind in ("plain", "once") else 410) and h.content == b""
         if kind in ("plain", "once"):
             assert "Got x" in submit(server, url).text  # nothing was used
@@ -185,7 +185,22 @@ def test_every_cell_of_the_flows_table(
     link = k_url(server.get("/link").text)
     r = server.get(link, headers=preview)
     assert r.status_code == 200 and "Continue?" in r.text
-    assert httpx.head(server.base + link, timeout=10).status_code == 200
+    assert server.head(link).status_code == 200
     assert "Followed" in server.get(link, headers=CLICK).text
     r = server.get(link, headers=CLICK)
     assert gone(r), r.text
+
+
+def test_another_browser_cannot_use_a_payment_url(
+    tmp_path: Path, serve: Callable[..., Server], store_args: list[str]  # noqa: F811
+) -> None:
+    # issue 11, finding 4: a second client with no cookie opened another user's payment URL
+    server = serve(write_app(tmp_path / "app", SRC), *store_args)
+    cart = k_url(server.get("/shop").text)
+    payment = server.post(cart, data={"v": "socks"}, follow_redirects=False).headers["location"]
+    with httpx.Client(base_url=server.base, timeout=10) as stranger:
+        for method in ("GET", "POST"):
+            r = stranger.request(method, payment, data={"v": "1"} if method == "POST" else None)
+            assert r.status_code == 403 and "another browser session" in r.text, r.text
+    assert charges(server.logdir) == []
+    assert "Payment" in server.get(payment, headers=CLICK).text  # the owner's, untouched

@@ -762,9 +762,9 @@ def test_a_save_continuation_ttl_overrides_the_apps(tmp_path: Path, clock: FakeC
 def test_a_token_from_a_rotated_out_key_is_accepted_while_the_key_is_listed(tmp_path: Path) -> None:
     folder = write_app(tmp_path / "app", ADD, ASK)
     old = TestClient(App(str(folder), secret_key=["old"]))
-    new_app = App(str(folder), secret_key=["new", "old"])
-    new = TestClient(new_app)
     url = k_url(old.get("/add").text)
+    new_app = App(str(folder), secret_key=["new", "old"])
+    new = TestClient(new_app, cookies=old.cookies)  # the same browser, after the rotation
     second = new.post(url, data={"n": "3"})
     assert second.status_code == 200, second.text
     assert "Second number" in second.text
@@ -774,7 +774,9 @@ def test_a_token_from_a_rotated_out_key_is_accepted_while_the_key_is_listed(tmp_
     assert "3 + 4 = <b>7</b>" in new.post(url2, data={"n": "4"}).text
     # keys as one comma-separated string, newest first, work the same
     assert (
-        TestClient(App(str(folder), secret_key="newer,old")).post(url, data={"n": "1"}).status_code
+        TestClient(App(str(folder), secret_key="newer,old"), cookies=old.cookies)
+        .post(url, data={"n": "1"})
+        .status_code
         == 200
     )
 
@@ -818,8 +820,10 @@ def test_in_development_a_random_key_is_kept_in_the_app_folder(
     first = TestClient(App(str(folder)))
     url = k_url(first.get("/add").text)
     assert (folder / ".tmweb" / "secret_key").exists()
-    # a second App (a restart) on the same folder accepts the first one's tokens
-    assert TestClient(App(str(folder))).post(url, data={"n": "2"}).status_code == 200
+    # a second App (a restart) on the same folder accepts the first one's tokens (and the
+    # browser's session cookie)
+    again = TestClient(App(str(folder)), cookies=first.cookies)
+    assert again.post(url, data={"n": "2"}).status_code == 200
 
 
 # -- limits --------------------------------------------------------------------------------
@@ -1411,18 +1415,23 @@ def test_after_a_code_change_an_old_continuation_is_410_unless_its_code_is_uncha
       (str "got " v))
     """
     folder = write_app(tmp_path / "app", src)
-    url = k_url(TestClient(App(str(folder), secret_key=KEY)).get("/step").text)
+    browser = TestClient(App(str(folder), secret_key=KEY))
+    url = k_url(browser.get("/step").text)
+
+    def restarted() -> TestClient:  # a new server process, the same browser
+        return TestClient(App(str(folder), secret_key=KEY), cookies=browser.cookies)
+
     # another function changed: the continuation still resumes after the restart
     write_app(folder, src.replace("(defn helper [] 1)", "(defn helper [] 2)"))
-    assert TestClient(App(str(folder), secret_key=KEY)).get(url, params={"v": "a"}).text == "got a"
+    assert restarted().get(url, params={"v": "a"}).text == "got a"
     # the suspended handler itself changed: the page expired
     write_app(folder, src.replace('(str "got " v)', '(str "GOT " v)'))
-    r = TestClient(App(str(folder), secret_key=KEY)).get(url, params={"v": "a"})
+    r = restarted().get(url, params={"v": "a"})
     assert r.status_code == 410
     assert "expired" in r.text
     # the handler is gone
     write_app(folder, src.replace('"/step"', '"/other"'))
-    assert TestClient(App(str(folder), secret_key=KEY)).get(url).status_code == 410
+    assert restarted().get(url).status_code == 410
 
 
 def test_without_debug_the_410_page_does_not_show_code_symbols(tmp_path: Path) -> None:
@@ -1432,9 +1441,10 @@ def test_without_debug_the_410_page_does_not_show_code_symbols(tmp_path: Path) -
       "one")
     """
     folder = write_app(tmp_path / "app", src)
-    url = k_url(TestClient(App(str(folder), secret_key=KEY)).get("/step").text)
+    browser = TestClient(App(str(folder), secret_key=KEY))
+    url = k_url(browser.get("/step").text)
     write_app(folder, src.replace('"one"', '"two"'))
-    r = TestClient(App(str(folder), secret_key=KEY, debug=False)).get(url)
+    r = TestClient(App(str(folder), secret_key=KEY, debug=False), cookies=browser.cookies).get(url)
     assert r.status_code == 410
     assert "main.GET /step" not in r.text
     assert "program version" not in r.text

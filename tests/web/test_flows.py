@@ -138,7 +138,9 @@ def test_fifty_concurrent_payments_charge_once(tmp_path: Path, store: str) -> No
 
     async def pay_fifty() -> list[int]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as ac:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies=dict(c.cookies)  # one browser
+        ) as ac:
             rs = await asyncio.gather(*(ac.post(payment, data={"v": "4242"}) for _ in range(50)))
         return [r.status_code for r in rs]
 

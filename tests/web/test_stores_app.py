@@ -163,6 +163,7 @@ def test_another_app_on_the_same_store_resumes_the_continuation(
     """Two server processes sharing a store, simulated by two App objects."""
     with make_client(folder, store_url) as first, make_client(folder, store_url) as second:
         url = k_url(first.get("/add").text)
+        second.cookies = first.cookies  # one browser, two server processes
         page = submit(second, url, {"n": "20"})
         assert page.status_code == 200, page.text
         assert first.post(k_url(page.text), data={"n": "22"}).text == "20 + 22 = 42"

@@ -52,12 +52,13 @@ from .convert import multi_to_map
 from .errors import (
     ConfigError,
     ContinuationExpired,
+    ContinuationForbidden,
     ContinuationInvalid,
     ContinuationUnloadable,
     RequestTooLarge,
     StoreUnavailable,
 )
-from .middleware import BodyLimit, SecurityHeaders
+from .middleware import BodyLimit, SecurityHeaders, SessionCookie
 from .stores import Store, open_store
 from .tokens import Tokens, redact
 
@@ -90,6 +91,7 @@ class App:
         imports: list[str] | None = None,
         clock: Callable[[], float] = time.time,
         redirect_after_post: bool = True,
+        bind_to_session: bool = True,
     ) -> None:
         self.app_dir = os.path.abspath(app_dir)
         if not os.path.isdir(self.app_dir):
@@ -101,7 +103,10 @@ class App:
         self.max_steps = max_steps
         #: A POST that resumes a step and reaches the next one answers 303 to its URL.
         self.redirect_after_post = redirect_after_post
-        tokens = Tokens(resolve_secret_keys(secret_key, self.app_dir), clock=clock)
+        #: Continuations are bound to the browser session that made them (403 for others).
+        self.bind_to_session = bind_to_session
+        keys = resolve_secret_keys(secret_key, self.app_dir)
+        tokens = Tokens(keys, clock=clock)
         if store is None or isinstance(store, str):
             store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir, clock=clock)
         self.routes: list[tuple[str, str, Any]] = []
@@ -124,7 +129,8 @@ class App:
             exception_handlers=self._exception_handlers(),
         )
         # outside Starlette's own error middleware, so its bare 500 carries them too
-        self._asgi = SecurityHeaders(self.starlette)
+        production = os.environ.get("TMWEB_ENV") == "production"
+        self._asgi = SecurityHeaders(SessionCookie(self.starlette, keys, secure=production))
 
     @property
     def tokens(self) -> Tokens:
@@ -193,6 +199,8 @@ class App:
 
     async def _resume_endpoint(self, request: Request) -> Response:
         record = self.continuations.check(request.path_params["token"])  # before the body
+        if self.bind_to_session:  # before the store too: the owner's link stays usable
+            self.continuations.check_session(record, request.scope.get("tmweb.session"))
         if request.method == "HEAD":  # headers only: nothing runs, nothing is used up
             await self.continuations.peek(record)
             return Response(status_code=200, media_type="text/html")
@@ -253,6 +261,8 @@ class App:
         machine = Machine(self.max_steps)
         machine.rt = self.rt
         ctx = RequestCtx(request.scope.get("root_path", ""), flow, start, dry_run=request.method == "HEAD")
+        if self.bind_to_session:
+            ctx.session = request.scope.get("tmweb.session", "")
         ctx_token = CURRENT.set(ctx)
         try:
             result = await machine.run_async(machine.start(fn, args))
@@ -291,6 +301,7 @@ class App:
         return {
             ContinuationInvalid: self._bad_token,
             ContinuationExpired: self._expired,
+            ContinuationForbidden: self._forbidden,
             RequestTooLarge: self._too_large,
             StoreUnavailable: self._unavailable,
             StepLimitExceeded: self._busy,
@@ -324,6 +335,12 @@ class App:
                 except StoreUnavailable:  # the 410 stands; only its extra link is lost
                     links["done_url"] = None
         return self.page(request, "expired.html", 410, **links)
+
+    async def _forbidden(self, request: Request, e: Exception) -> Response:
+        assert isinstance(e, ContinuationForbidden)
+        start = e.record.start if e.record is not None and e.record.start else None
+        links = {"start_url": start} if start else {}
+        return self.page(request, "forbidden.html", 403, **links)
 
     async def _too_large(self, request: Request, e: Exception) -> Response:
         assert isinstance(e, RequestTooLarge)

@@ -55,6 +55,8 @@ class RequestCtx:
     pending: dict[str, Any] = field(default_factory=dict)
     #: The (url, page) of the last step this run stored, for Post/Redirect/Get.
     last_step: tuple[str, Any] | None = None
+    #: The browser session continuations saved in this run are bound to ("" for none).
+    session: str = ""
 
 
 CURRENT: contextvars.ContextVar[RequestCtx] = contextvars.ContextVar("tmweb_request")
@@ -196,18 +198,20 @@ class WebBuiltins:
         return Struct(RESPONSE, (kw.get("status", 200), kw.get("headers", TMap()), body, "text/html; charset=utf-8"))
 
     async def save_continuation(self, k: Any, *opts: Any) -> str:
-        kw = _kwargs("save-continuation", opts, {"once", "ttl", "forward", "done-url"})
+        kw = _kwargs("save-continuation", opts, {"once", "ttl", "forward", "done-url", "shareable"})
         if k.__class__ not in (Continuation, Closure):
             raise type_error(f"save-continuation: expected a continuation or function, got {pr_str(k)}")
         ttl = kw.get("ttl", self.app.ttl)
         if ttl.__class__ is not int or ttl <= 0:
             raise type_error(f"save-continuation: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
-        once = kw.get("once", False) not in (None, False)
+        once, session = _binding(kw)
         forward = kw.get("forward", False) not in (None, False)
         ctx = _flow_ctx("save-continuation", forward)
         done = kw.get("done-url")
         try:
-            token, record = self.app.continuations.reserve(once=once, ttl=ttl, flow=ctx.flow, start=ctx.start)
+            token, record = self.app.continuations.reserve(
+                once=once, ttl=ttl, flow=ctx.flow, start=ctx.start, session=session
+            )
             if not ctx.dry_run:
                 await self.app.continuations.put(record, k, forward=forward)
         except ContinuationTooLarge as e:
@@ -232,7 +236,7 @@ class WebBuiltins:
     def step_url(self, *opts: Any) -> str:
         """`(%step-url opts...)`: the URL of the step `send/suspend` is making, reserved
         (signed) but with nothing stored: the page is built with it first."""
-        kw = _kwargs("send/suspend", opts, {"once", "ttl", "forward", "done-url"})
+        kw = _kwargs("send/suspend", opts, {"once", "ttl", "forward", "done-url", "shareable"})
         ttl = kw.get("ttl", self.app.ttl)
         if ttl.__class__ is not int or ttl <= 0:
             raise type_error(f"send/suspend: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
@@ -241,8 +245,10 @@ class WebBuiltins:
         done = kw.get("done-url")
         if done is not None:
             done = _str("send/suspend :done-url", done)
-        once = kw.get("once", False) not in (None, False)
-        token, record = self.app.continuations.reserve(once=once, ttl=ttl, flow=ctx.flow, start=ctx.start)
+        once, session = _binding(kw)
+        token, record = self.app.continuations.reserve(
+            once=once, ttl=ttl, flow=ctx.flow, start=ctx.start, session=session
+        )
         url = continuation_url(token)
         ctx.pending[url] = (record, forward, done)
         return url
@@ -299,6 +305,17 @@ def posts_form_to(page: Any, url: str) -> bool:
         if attrs.get("action") == url and attrs.get("method", "get").lower() == "post":
             return True
     return False
+
+
+def _binding(kw: dict[str, Any]) -> tuple[bool, str]:
+    """(one-shot, session) of a continuation about to be saved: bound to the request's
+    browser session, unless `:shareable #t` (then one-shot unless `:once #f` says not)."""
+    shareable = kw.get("shareable", False) not in (None, False)
+    once_given = kw.get("once")
+    if shareable:
+        return (True if once_given is None else once_given is not False), ""
+    ctx = CURRENT.get(None)
+    return once_given not in (None, False), ctx.session if ctx is not None else ""
 
 
 def _flow_ctx(fname: str, needed: bool) -> RequestCtx:

@@ -33,15 +33,17 @@ from ..lang.serial import deserialize, serialize
 from ..lang.values import Struct, StructType
 from .errors import (
     ContinuationExpired,
+    ContinuationForbidden,
     ContinuationInvalid,
     ContinuationTooLarge,
     ContinuationUnloadable,
 )
 from .stores import Store
-from .tokens import TokenExpired, TokenInvalid, Tokens
+from .tokens import TokenData, TokenExpired, TokenInvalid, Tokens
 
 __all__ = [
     "ContinuationExpired",
+    "ContinuationForbidden",
     "ContinuationInvalid",
     "ContinuationTooLarge",
     "ContinuationUnloadable",
@@ -76,6 +78,8 @@ class Record:
     flow: str | None = None
     #: The path of the request that started the flow ("" if unknown).
     start: str = ""
+    #: The browser session that may resume it ("" for anyone holding the URL).
+    session: str = ""
 
 
 class Continuations:
@@ -111,24 +115,31 @@ class Continuations:
         flow: str | None = None,
         start: str = "",
         forward: bool = False,
+        session: str = "",
     ) -> str:
         """Store `k` in `flow` and return its token; with `forward`, every earlier
         continuation of the flow is expired first. Raises `ContinuationTooLarge` (nothing
         stored or expired), a Turmeric `not-serializable` error, or `StoreUnavailable`."""
-        token, record = self.reserve(once=once, ttl=ttl, flow=flow, start=start)
+        token, record = self.reserve(once=once, ttl=ttl, flow=flow, start=start, session=session)
         await self.put(record, k, forward=forward)
         return token
 
     def reserve(
-        self, *, once: bool = False, ttl: int | None = None, flow: str | None = None, start: str = ""
+        self,
+        *,
+        once: bool = False,
+        ttl: int | None = None,
+        flow: str | None = None,
+        start: str = "",
+        session: str = "",
     ) -> tuple[str, Record]:
         """A token and its record, with nothing stored yet: `send/suspend` needs the URL to
         build the page before it knows what to store under it."""
         ttl = self.ttl if ttl is None else ttl
         if ttl <= 0:
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        token, signed = self.tokens.new(ttl, once, flow, start)
-        return token, Record(signed.key, signed.once, signed.ttl, signed.flow, signed.start)
+        token, signed = self.tokens.new(ttl, once, flow, start, session)
+        return token, _record(signed)
 
     async def put(self, record: Record, value: Any, *, forward: bool = False) -> None:
         """Store `value` (a continuation, a function or a `%step`) under a reserved record."""
@@ -170,11 +181,14 @@ class Continuations:
                 "the token is not valid (tampered or from another server)"
             ) from e
         except TokenExpired as e:
-            d = e.data
-            raise ContinuationExpired(
-                "the token has expired", Record(d.key, d.once, d.ttl, d.flow, d.start)
-            ) from e
-        return Record(signed.key, signed.once, signed.ttl, signed.flow, signed.start)
+            raise ContinuationExpired("the token has expired", _record(e.data)) from e
+        return _record(signed)
+
+    def check_session(self, record: Record, session: str | None) -> None:
+        """Raise `ContinuationForbidden` if `record` is bound to a browser session other
+        than `session` (the requester's). Nothing in the store is touched."""
+        if record.session and record.session != session:
+            raise ContinuationForbidden("this link belongs to another browser session", record)
 
     async def load(self, token: str | Record, *, take: bool | None = None) -> Any:
         """The continuation, one-argument function or `%step` saved under a token or a
@@ -212,6 +226,10 @@ class Continuations:
                 completed=record.flow is not None,
             )
         return data
+
+
+def _record(signed: TokenData) -> Record:
+    return Record(signed.key, signed.once, signed.ttl, signed.flow, signed.start, signed.session)
 
 
 def _done_key(flow: str) -> str:

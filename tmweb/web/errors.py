@@ -60,6 +60,15 @@ class ContinuationExpired(TmwebError):
         self.completed = completed
 
 
+class ContinuationForbidden(TmwebError):
+    """The continuation is bound to another browser session than the request's. Answered
+    with 403; it stays usable by its owner. `record` is what the token said."""
+
+    def __init__(self, message: str, record: Any = None) -> None:
+        super().__init__(message)
+        self.record = record
+
+
 class ContinuationUnloadable(ContinuationExpired):
     """The stored continuation cannot be loaded by the running program (the code of one of
     its frames changed or is gone, or the bytes are damaged). `error` is the Turmeric error

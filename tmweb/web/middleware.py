@@ -1,4 +1,5 @@
-"""The app's two ASGI middlewares: security headers on every response, a request body limit.
+"""The app's ASGI middlewares: security headers on every response, a request body limit,
+and the session cookie that continuations are bound to.
 
 Both are plain ASGI callables around another app, as Starlette's own middleware are, so they
 work the same whether the tmweb app serves alone or is mounted in another one.
@@ -6,6 +7,9 @@ work the same whether the tmweb app serves alone or is mounted in another one.
 
 from __future__ import annotations
 
+import secrets
+
+from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,3 +78,62 @@ class BodyLimit:
             return message
 
         await self.app(scope, receive_within_limit, send)
+
+
+class SessionCookie:
+    """Gives every browser a session: a random id in a signed, `HttpOnly`, `SameSite=Lax`
+    cookie (`Secure` over HTTPS, and always when `secure`). The id of a request (the cookie's,
+    or a new one, then set on the response) is `scope["tmweb.session"]`; continuations are
+    bound to it, so a stolen or forwarded URL does not work in another browser.
+
+    The cookie has no Max-Age: it lives as long as the browser session. A forged or
+    tampered cookie counts as none (a new session)."""
+
+    name = "tmweb_session"
+
+    def __init__(self, app: ASGIApp, keys: list[str], secure: bool = False) -> None:
+        self.app = app
+        # itsdangerous signs with the last key and accepts all: newest first in `keys`
+        self.signer = URLSafeSerializer(list(reversed(keys)), salt="tmweb.session")
+        self.secure = secure
+
+    def session_of(self, scope: Scope) -> str | None:
+        """The session id in the request's cookie, if it is genuine."""
+        for key, value in scope.get("headers", []):
+            if key != b"cookie":
+                continue
+            for part in value.decode("latin-1").split(";"):
+                name, _, v = part.strip().partition("=")
+                if name == self.name:
+                    try:
+                        sid = self.signer.loads(v)
+                    except BadSignature:
+                        return None
+                    return sid if isinstance(sid, str) and len(sid) == 32 else None
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sid = self.session_of(scope)
+        new = sid is None
+        if sid is None:
+            sid = secrets.token_hex(16)
+        scope["tmweb.session"] = sid
+        if not new:
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("root_path", "") or "/"
+        secure = self.secure or scope.get("scheme") == "https"
+        cookie = f"{self.name}={self.signer.dumps(sid)}; Path={path}; HttpOnly; SameSite=Lax"
+        if secure:
+            cookie += "; Secure"
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"set-cookie", cookie.encode("latin-1"))]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -50,6 +50,7 @@ def app_from_env() -> Any:
         debug=os.environ.get("TMWEB_DEBUG") == "1",
         ttl=int(os.environ.get("TMWEB_TTL", "3600")),
         redirect_after_post=os.environ.get("TMWEB_REDIRECT_AFTER_POST", "1") != "0",
+        bind_to_session=os.environ.get("TMWEB_BIND_TO_SESSION", "1") != "0",
     )
 
 
@@ -65,6 +66,7 @@ def serve(
     debug: bool = False,
     imports: list[str] | None = None,
     redirect_after_post: bool = True,
+    bind_to_session: bool = True,
 ) -> int:
     import uvicorn
 
@@ -87,6 +89,7 @@ def serve(
     os.environ["TMWEB_TTL"] = str(ttl)
     os.environ["TMWEB_DEBUG"] = "1" if (debug or not production) else "0"
     os.environ["TMWEB_REDIRECT_AFTER_POST"] = "1" if redirect_after_post else "0"
+    os.environ["TMWEB_BIND_TO_SESSION"] = "1" if bind_to_session else "0"
     if store:
         os.environ["TMWEB_STORE"] = store
     if imports:

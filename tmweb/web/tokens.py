@@ -33,6 +33,8 @@ class TokenData:
     flow: str | None = None
     #: The path of the request that started the flow ("" when unknown).
     start: str = ""
+    #: The browser session it is bound to ("" for a shareable one, or binding off).
+    session: str = ""
 
 
 class TokenExpired(Exception):
@@ -73,14 +75,15 @@ class Tokens:
         )
 
     def new(
-        self, ttl: int, once: bool, flow: str | None = None, start: str = ""
+        self, ttl: int, once: bool, flow: str | None = None, start: str = "", session: str = ""
     ) -> tuple[str, TokenData]:
         """A fresh 128-bit id and the token that names it."""
         key = secrets.token_hex(16)
         payload: list[Any] = [key, 1 if once else 0, int(ttl)]
-        if flow is not None:
-            payload += [flow, start]
-        return self._serializer.dumps(payload), TokenData(key, once, int(ttl), flow, start)
+        if flow is not None or session:
+            payload += [flow or "", start, session]
+        data = TokenData(key, once, int(ttl), flow, start, session)
+        return self._serializer.dumps(payload), data
 
     def check(self, token: str) -> TokenData:
         """The token's data; raises TokenInvalid or TokenExpired."""
@@ -90,16 +93,16 @@ class Tokens:
             raise TokenInvalid(str(e)) from e
         if (
             not isinstance(payload, list)
-            or len(payload) not in (3, 5)
+            or len(payload) not in (3, 5, 6)
             or not isinstance(payload[0], str)
             or payload[1] not in (0, 1)
             or not isinstance(payload[2], int)
-            or (len(payload) == 5 and not (isinstance(payload[3], str) and isinstance(payload[4], str)))
+            or not all(isinstance(x, str) for x in payload[3:])
         ):
             raise TokenInvalid("malformed token payload")
         key, once, ttl = payload[:3]
-        flow, start = payload[3:] if len(payload) == 5 else (None, "")
-        data = TokenData(key, bool(once), ttl, flow, start)
+        flow, start, session = (list(payload[3:]) + ["", "", ""])[:3]
+        data = TokenData(key, bool(once), ttl, flow or None, start, session)
         try:
             self._serializer.loads(token, max_age=ttl)
         except SignatureExpired as e:
