@@ -204,3 +204,42 @@ def test_another_browser_cannot_use_a_payment_url(
             assert r.status_code == 403 and "another browser session" in r.text, r.text
     assert charges(server.logdir) == []
     assert "Payment" in server.get(payment, headers=CLICK).text  # the owner's, untouched
+
+
+def test_a_record_edited_in_the_store_is_410_and_nothing_runs(
+    tmp_path: Path, serve: Callable[..., Server], store_args: list[str]  # noqa: F811
+) -> None:
+    # issue 11, finding 3: rewriting a stored payment continuation changed what it charged
+    import sqlite3
+
+    import redis
+
+    app = write_app(tmp_path / "app", SRC)
+    (tmp_path / "logs" / "flowcharger.py").write_text(CHARGER)
+    server = serve(app, "--import", "flowcharger", *store_args)
+    cart = k_url(server.get("/shop").text)
+    payment = server.post(cart, data={"v": "socks"}, follow_redirects=False).headers["location"]
+
+    def flip(data: bytes) -> bytes:  # the cart's "socks" becomes "rocks" inside the blob
+        i = data.rindex(b"socks")
+        return data[:i] + b"r" + data[i + 1 :]
+
+    if store_args:
+        r = redis.Redis.from_url(store_args[1])
+        try:
+            for key in r.keys("*:k:*"):
+                fields = r.hgetall(key)
+                for name, value in fields.items():
+                    if b"socks" in value:
+                        r.hset(key, name, flip(value))
+        finally:
+            r.close()
+    else:
+        with sqlite3.connect(app / ".tmweb" / "continuations.sqlite3") as db:
+            for key, data in db.execute("SELECT key, data FROM continuations").fetchall():
+                if b"socks" in data:
+                    db.execute("UPDATE continuations SET data = ? WHERE key = ?", (flip(data), key))
+    r = server.post(payment, data={"v": "4242"}, follow_redirects=False)
+    assert r.status_code == 410, r.text
+    assert charges(server.logdir) == []
+    assert "TAMPERED" in server.output()

@@ -24,6 +24,7 @@ from tmweb.web.continuations import (
     ContinuationUnloadable,
     Record,
 )
+from tmweb.web.records import RecordMeta, seal
 from tmweb.web.stores import SQLiteStore
 from tmweb.web.tokens import Tokens
 
@@ -206,7 +207,7 @@ async def test_stored_bytes_the_program_cannot_load_are_unloadable_with_the_reas
 ) -> None:
     token = await service.save(value(rt, "captured"))
     record = service.check(token)
-    await store.put(record.key, b"\x93not ours", 60, False)
+    await store.put(record.key, sealed(service, record, b"\x93not ours"), 60, False, flow=record.flow)
     with pytest.raises(ContinuationUnloadable) as e:
         await service.load(record)
     assert e.value.error is not None
@@ -219,10 +220,48 @@ async def test_a_stored_value_that_is_not_a_continuation_is_unloadable(
 ) -> None:
     token = await service.save(value(rt, "captured"))
     record = service.check(token)
-    await store.put(record.key, serialize(rt, 42), 60, False)
+    await store.put(record.key, sealed(service, record, serialize(rt, 42)), 60, False, flow=record.flow)
     with pytest.raises(ContinuationUnloadable, match="not a continuation") as e:
         await service.load(record)
     assert e.value.error is None
+
+
+def sealed(service: Continuations, record: Record, blob: bytes) -> bytes:
+    """`blob` stored as the service stores it: authenticated with the app's keys."""
+    meta = RecordMeta(record.key, record.flow, record.session, record.once, 2**40)
+    return seal(service.tokens.secret_keys, meta, blob)
+
+
+async def test_a_record_written_to_the_store_by_someone_else_is_never_loaded(
+    service: Continuations, store: SQLiteStore, rt: Runtime
+) -> None:
+    a = service.check(await service.save(value(rt, "captured")))
+    b = service.check(await service.save(value(rt, "add-one")))
+    genuine_a = await store.get(a.key, False)
+    assert genuine_a is not None
+    forgeries = [
+        serialize(rt, value(rt, "add-one")),  # raw bytes, as an older tmweb stored them
+        genuine_a[:-40] + bytes([genuine_a[-40] ^ 1]) + genuine_a[-39:],  # one bit flipped
+        genuine_a[:-1],  # truncated
+        sealed(Continuations(store, Tokens(["another key"])), a, serialize(rt, 1)),
+    ]
+    for forged in forgeries:
+        await store.put(a.key, forged, 60, False)
+        with pytest.raises(ContinuationUnloadable, match="integrity"):
+            await service.load(a)
+    # a genuine record copied under another token's id fails alike
+    await store.put(b.key, genuine_a, 60, False)
+    with pytest.raises(ContinuationUnloadable, match="not the record its token names"):
+        await service.load(b)
+
+
+async def test_records_made_with_an_older_listed_key_still_load(
+    store: SQLiteStore, rt: Runtime
+) -> None:
+    old = Continuations(store, Tokens(["old-key"]), rt)
+    token = await old.save(value(rt, "captured"))
+    rotated = Continuations(store, Tokens(["new-key", "old-key"]), rt)
+    assert isinstance(await rotated.load(token), Continuation)
 
 
 def test_a_record_is_a_small_immutable_value() -> None:

@@ -24,6 +24,7 @@ links to.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +39,11 @@ from .errors import (
     ContinuationTooLarge,
     ContinuationUnloadable,
 )
+from .records import RecordExpired, RecordMeta, RecordTampered, seal, unseal
 from .stores import Store
 from .tokens import TokenData, TokenExpired, TokenInvalid, Tokens
+
+log = logging.getLogger("tmweb")
 
 __all__ = [
     "ContinuationExpired",
@@ -150,7 +154,13 @@ class Continuations:
             if record.flow is None:
                 raise ValueError("forward needs the flow whose earlier continuations to expire")
             await self.store.expire_flow(record.flow)
-        await self.store.put(record.key, data, record.ttl, record.once, flow=record.flow)
+        sealed = seal(self.tokens.secret_keys, self._meta(record, record.ttl), data)
+        await self.store.put(record.key, sealed, record.ttl, record.once, flow=record.flow)
+
+    def _meta(self, record: Record, ttl: int = 0) -> RecordMeta:
+        """What the stored record says about itself (`ttl` 0: to check one, not to make it)."""
+        expires = int(self.tokens.clock()) + ttl + 1 if ttl else 0
+        return RecordMeta(record.key, record.flow, record.session, record.once, expires)
 
     async def finish(self, flow: str, *, done_url: str | None = None, ttl: int | None = None) -> None:
         """Expire every continuation of `flow`. With `done_url`, the expired page of any of
@@ -162,14 +172,25 @@ class Continuations:
     async def note_done(self, flow: str, done_url: str, ttl: int | None = None) -> None:
         """Remember `done_url` as where the flow's expired steps should point."""
         ttl = self.ttl if ttl is None else ttl
-        await self.store.put(_done_key(flow), done_url.encode("utf-8"), ttl, False)
+        note = Record(_done_key(flow), False, ttl)
+        sealed = seal(self.tokens.secret_keys, self._meta(note, ttl), done_url.encode("utf-8"))
+        await self.store.put(note.key, sealed, ttl, False)
 
     async def done_url(self, record: Record) -> str | None:
-        """The page the app named for the record's finished flow, if any."""
+        """The page the app named for the record's finished flow, if any (authenticated:
+        a writable store cannot plant a link on the app's pages)."""
         if record.flow is None:
             return None
-        data = await self.store.get(_done_key(record.flow), False)
-        return None if data is None else data.decode("utf-8", "replace")
+        note = Record(_done_key(record.flow), False, 0)
+        data = await self.store.get(note.key, False)
+        if data is None:
+            return None
+        try:
+            url = unseal(self.tokens.secret_keys, data, self._meta(note), self.tokens.clock())
+        except (RecordTampered, RecordExpired):
+            log.warning("the done-url note of a flow failed its check; ignored")
+            return None
+        return url.decode("utf-8", "replace")
 
     def check(self, token: str) -> Record:
         """The record a token names, from the token alone: no store access. Raises
@@ -218,6 +239,7 @@ class Continuations:
         return await self._read(record, take=False)
 
     async def _read(self, record: Record, take: bool) -> bytes:
+        """The blob stored under `record`, once its authentication checks out."""
         data = await self.store.get(record.key, take, flow=record.flow)
         if data is None:
             raise ContinuationExpired(
@@ -225,7 +247,13 @@ class Continuations:
                 record,
                 completed=record.flow is not None,
             )
-        return data
+        try:
+            return unseal(self.tokens.secret_keys, data, self._meta(record), self.tokens.clock())
+        except RecordExpired as e:
+            raise ContinuationExpired(f"the stored continuation {e}", record) from e
+        except RecordTampered as e:
+            log.error("TAMPERED: the stored record %s… failed its check: %s", record.key[:8], e)
+            raise ContinuationUnloadable(f"the stored record failed its integrity check: {e}") from e
 
 
 def _record(signed: TokenData) -> Record:

@@ -66,6 +66,9 @@ class Tokens:
     def __init__(self, secret_keys: list[str], salt: str = SALT, clock: Clock = time.time) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is needed")
+        #: newest first; stored records are authenticated with them too (records.py)
+        self.secret_keys = list(secret_keys)
+        self.clock = clock
         # itsdangerous signs with the *last* key of the list and accepts all of them
         self._serializer = URLSafeTimedSerializer(
             list(reversed(secret_keys)),
