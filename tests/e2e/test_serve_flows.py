@@ -243,3 +243,27 @@ def test_a_record_edited_in_the_store_is_410_and_nothing_runs(
     assert r.status_code == 410, r.text
     assert charges(server.logdir) == []
     assert "TAMPERED" in server.output()
+
+
+def test_a_huge_continuation_fails_fast_while_another_flow_completes(
+    tmp_path: Path, serve: Callable[..., Server], store_args: list[str]  # noqa: F811
+) -> None:
+    # issue 11, finding 6: a 15 MB value blocked every request while it was serialized
+    src = SRC + """
+    (defroute GET "/huge" [req]
+      (let [big (mapv (fn [i] {:i i :s (str "some text " i)}) (range 400000))]
+        (send/suspend (fn [u] (html [:form {:method "post" :action u} (count big)])))
+        (count big)))
+    """
+    server = serve(write_app(tmp_path / "app", src), *store_args)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        huge = pool.submit(server.get, "/huge")
+        # meanwhile another browser goes through a flow on the same single worker
+        with httpx.Client(base_url=server.base, timeout=30) as other:
+            cart = k_url(other.get("/shop").text)
+            r = other.post(cart, data={"v": "tea"}, follow_redirects=False)
+            assert r.status_code == 303
+            assert "Payment" in other.get(r.headers["location"]).text
+        r = huge.result(timeout=60)
+    assert r.status_code == 500
+    assert "over the limit of 262,144 bytes" in r.text

@@ -86,7 +86,7 @@ class App:
         ttl: int = 3600,
         *,
         max_body_bytes: int = 1 << 20,
-        max_continuation_bytes: int = 1 << 20,
+        max_continuation_bytes: int = 256 << 10,
         max_steps: int = 10_000_000,
         imports: list[str] | None = None,
         clock: Callable[[], float] = time.time,

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..lang.code import Closure, Continuation
 from ..lang.errors import TurmericError
-from ..lang.serial import deserialize, serialize
+from ..lang.serial import TooLarge, deserialize, serialize
 from ..lang.values import Struct, StructType
 from .errors import (
     ContinuationExpired,
@@ -102,7 +102,7 @@ class Continuations:
         runtime: Any = None,
         *,
         ttl: int = 3600,
-        max_bytes: int = 1 << 20,
+        max_bytes: int = 256 << 10,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -147,9 +147,10 @@ class Continuations:
 
     async def put(self, record: Record, value: Any, *, forward: bool = False) -> None:
         """Store `value` (a continuation, a function or a `%step`) under a reserved record."""
-        data = serialize(self.runtime, value)
-        if len(data) > self.max_bytes:
-            raise ContinuationTooLarge(len(data), self.max_bytes)
+        try:  # stops as soon as the bytes written pass the limit
+            data = serialize(self.runtime, value, self.max_bytes)
+        except TooLarge as e:
+            raise ContinuationTooLarge(e.written, self.max_bytes) from None
         if forward:
             if record.flow is None:
                 raise ValueError("forward needs the flow whose earlier continuations to expire")

@@ -32,7 +32,8 @@ class ContinuationTooLarge(TmwebError):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(
-            f"the continuation to store is {size:,} bytes, over the limit of {limit:,} bytes; "
+            f"the continuation to store is over the limit of {limit:,} bytes ({size:,} bytes "
+            "written when it stopped); "
             "keep less state in the handler (store ids, not whole objects) or raise "
             "max_continuation_bytes"
         )

@@ -27,7 +27,7 @@ from .common import corrupt
 from .layout import Layout, RawFrame, format_of, layout
 
 __all__ = [
-    "Layout", "RawFrame", "deserialize", "format_of", "layout", "program_version",
+    "Layout", "RawFrame", "TooLarge", "deserialize", "format_of", "layout", "program_version",
     "serialize", "serialize_format1",
 ]  # fmt: skip
 
@@ -51,16 +51,19 @@ def program_version(rt: Any) -> str:
     return rt.version_cache  # type: ignore[no-any-return]
 
 
-def serialize(rt: Any, v: Any) -> bytes:
-    """Bytes for `v`; raises `(not-serializable type-name path)`."""
+def serialize(rt: Any, v: Any, max_bytes: int | None = None) -> bytes:
+    """Bytes for `v`; raises `(not-serializable type-name path)`. With `max_bytes`, a value
+    whose bytes pass it raises `TooLarge`, in format 2 as soon as it is written past it."""
     prog = program_version(rt)
     try:
-        return format2_write.write(rt, v, prog)
+        data = format2_write.write(rt, v, prog, max_bytes)
     except format2_write.Fallback:
-        pass
+        data = format1_write.write(rt, v, prog)
     except RecursionError:  # a Python function's value nested too deeply for C
-        pass
-    return format1_write.write(rt, v, prog)
+        data = format1_write.write(rt, v, prog)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLarge(len(data), max_bytes)
+    return data
 
 
 def serialize_format1(rt: Any, v: Any) -> bytes:
@@ -79,3 +82,4 @@ def deserialize(rt: Any, data: Any) -> Any:
 
 
 _FORMAT2, _read_format2 = format2_write.MAGIC, format2_read.read
+TooLarge = format2_write.TooLarge

@@ -123,6 +123,10 @@ class _Writer:
         self.res: dict[Any, Any] = {}
         self.unhooked: set[int] = set()  # ids of representations: written as they are
         self.keep: list[Any] = []  # representations, alive (and their ids unique) until done
+        #: stop with `TooLarge` once the payloads packed so far pass this many bytes
+        self.limit: int | None = None
+        self.total = 0  # bytes of the nested payloads packed so far, each counted once
+        self.inner = 0  # bytes of the payloads nested in the one being packed
         self.packer(0)
 
     def reset(self) -> None:
@@ -134,6 +138,7 @@ class _Writer:
         self.arefs = False
         self.depth = 0
         self.keep.clear()
+        self.total = self.inner = 0
 
     def packer(self, d: int) -> msgpack.Packer:
         while len(self.packers) <= d:
@@ -149,8 +154,15 @@ class _Writer:
             raise Fallback
         self.depth = d
         packers = self.packers
+        outer, self.inner = self.inner, 0
         data: bytes = (packers[d] if d < len(packers) else self.packer(d)).pack(payload)
         self.depth = d - 1
+        if self.limit is not None:
+            # what this payload adds beyond those nested in it, so nothing counts twice
+            self.total += len(data) - self.inner
+            if self.total > self.limit:
+                raise TooLarge(self.total, self.limit)
+        self.inner = outer + len(data)
         return data
 
     def nested(self, payload: list[Any], xc: int, key: int) -> ExtType:
@@ -290,11 +302,22 @@ class _Writer:
         return out
 
 
-def write(rt: Any, v: Any, prog: str) -> bytes:
-    """Format-2 bytes for `v`, or `Fallback` when it needs format 1."""
+class TooLarge(Exception):
+    """The value's bytes passed `limit` while being written (`written` so far)."""
+
+    def __init__(self, written: int, limit: int) -> None:
+        super().__init__(f"over {limit:,} bytes ({written:,} written when it stopped)")
+        self.written = written
+        self.limit = limit
+
+
+def write(rt: Any, v: Any, prog: str, limit: int | None = None) -> bytes:
+    """Format-2 bytes for `v`, or `Fallback` when it needs format 1; with `limit`, stops
+    with `TooLarge` as soon as the bytes written pass it (a huge value fails fast)."""
     w: _Writer | None = rt.__dict__.pop("_format2_writer", None)  # one user at a time
     if w is None:
         w = _Writer(rt)
+    w.limit = limit
     ser = rt.serializable.impls["serialize"]
     res = rt.resource_serializable.impls["marshal"]
     if ser or res:
