@@ -12,7 +12,7 @@
     :description "+1 and -1 links made with embed/url; the back button goes back in time and you can carry on from there."}
    {:path "/signup"
     :title "Sign-up wizard"
-    :description "Name, email, password, review, done: each step validated and re-asked by a small reusable helper."}])
+    :description "Name, email, password, review, an e-mailed confirmation link, done: each step validated and re-asked by a small reusable helper."}])
 
 (defroute GET "/" [req]
   (render "index.html" {:demos demos}))

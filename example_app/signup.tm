@@ -3,7 +3,9 @@
 ;; Each step is one call to ask-field, which keeps asking (with the error message) until
 ;; the answer passes its check. The route is the wizard's whole logic, top to bottom.
 ;; Going back and changing an answer is allowed until the account exists; after that,
-;; (redirect/get :forward #t) makes every earlier page final.
+;; (redirect/get :forward #t) makes every earlier page final. The e-mail confirmation link
+;; is the one page that works in another browser (:shareable #t): open /outbox to "read"
+;; the mail.
 
 (import lib.forms :as forms)
 
@@ -50,6 +52,28 @@
     (fn [form]
       (when (nil? (get form "confirm")) "Press Confirm to create the account."))))
 
+(def outbox
+  "The e-mails this server process has \"sent\": a stand-in for a mail provider, shown
+  at /outbox (each worker process has its own)."
+  (ref []))
+
+(defn send-email! [to subject link]
+  (swap! outbox (fn [mails] (conj mails {:to to :subject subject :link link}))))
+
+(defn confirm-email
+  "Mail a link and wait until someone follows it. The link is :shareable: it works in any
+  browser (the mail app's, a phone's), once, for a day; every other page of the wizard is
+  bound to the browser that made it."
+  [name email]
+  (send/suspend
+    (fn [link]
+      (send-email! email (str "Confirm your e-mail, " name) link)
+      (render "signup/check_email.html" {:steps steps :email email}))
+    :shareable #t :ttl 86400))
+
+(defroute GET "/outbox" [req]
+  (render "signup/outbox.html" {:mails (reverse (deref outbox))}))
+
 (defn create-account!
   "Stand-in for saving the user (a real app would hash the password and insert a row)."
   [name email password]
@@ -60,6 +84,7 @@
   (def email (ask-field 2 "Your email address" "email" "email" check-email))
   (def password (ask-field 3 "Choose a password" "password" "password" check-password))
   (confirm name email password)
+  (confirm-email name email)
   (def account (create-account! name email password))
   ;; one account per visit: every earlier page of this flow expires (going back and
   ;; confirming again gets the "already completed" page), and the done page has its own

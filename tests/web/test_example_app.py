@@ -552,6 +552,21 @@ def review_items(r: httpx.Response) -> dict[str, str]:
     return dict(re.findall(r"<dt>(\w+)</dt><dd>(.*?)</dd>", r.text))
 
 
+def confirm_by_mail(client: TestClient, check: httpx.Response) -> tuple[TestClient, httpx.Response]:
+    """Follow the e-mailed link from another browser (a phone): it is the one shareable page."""
+    assert heading(check) == "Check your e-mail"
+    assert link(check, "outbox") == "/outbox"
+    phone = TestClient(client.app, follow_redirects=True)
+    mail = client.get("/outbox")
+    url = link(mail, "Confirm my e-mail address")
+    assert url.startswith("/k/")
+    preview = phone.get(url)  # a mail app's link preview: nothing happens yet
+    assert "Continue?" in preview.text
+    done = phone.get(url, headers={"sec-fetch-user": "?1"})
+    assert phone.get(url, headers={"sec-fetch-user": "?1"}).status_code == 410  # once
+    return phone, done
+
+
 def test_signup_re_asks_each_step_with_its_error_then_welcomes(client: TestClient) -> None:
     name = client.get("/signup")
     assert step_of(name) == "Name"
@@ -595,7 +610,7 @@ def test_signup_re_asks_each_step_with_its_error_then_welcomes(client: TestClien
     assert error_of(r) == "Press Confirm to create the account."
     assert review_items(r)["Email"] == "ann@example.com"
 
-    done = answer(client, r, confirm="yes")
+    _, done = confirm_by_mail(client, answer(client, r, confirm="yes"))
     assert heading(done) == "Welcome, Ann!"
     assert "We will write to <strong>ann@example.com</strong>." in done.text
     assert link(done, "Back to the examples") == "/"
@@ -618,11 +633,12 @@ def test_signup_back_button_on_the_email_step_changes_the_email(client: TestClie
     # the old review page still holds the old email (a GET shows it again)
     assert review_items(client.get(the_form(review).action))["Email"] == "ann@example.com"
 
-    done = answer(client, review_b, confirm="yes")
+    phone, done = confirm_by_mail(client, answer(client, review_b, confirm="yes"))
     assert heading(done) == "Welcome, Ann!"
     assert "<strong>bob@example.org</strong>" in done.text
-    # reloading the done page shows it again
-    assert heading(client.get(str(done.url))) == "Welcome, Ann!"
+    # reloading the done page shows it again, in the browser that got there
+    assert heading(phone.get(str(done.url))) == "Welcome, Ann!"
+    assert client.get(str(done.url)).status_code == 403  # bound to that browser
 
     # one account per sign-up: confirming an earlier page again is refused
     for page in (review, review_b):
