@@ -25,7 +25,6 @@ links to.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from ..lang.code import Closure, Continuation
@@ -68,22 +67,10 @@ def is_step(value: Any) -> bool:
     return value.__class__ is Struct and value.type is STEP
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What the service knows about one stored continuation."""
-
-    #: The store key: a random 128-bit id, in hex.
-    key: str
-    #: One-shot: the first load takes it out of the store.
-    once: bool
-    #: Seconds it stays resumable after it was saved.
-    ttl: int
-    #: The flow it belongs to (None for a token made before flows existed).
-    flow: str | None = None
-    #: The path of the request that started the flow ("" if unknown).
-    start: str = ""
-    #: The browser session that may resume it ("" for anyone holding the URL).
-    session: str = ""
+#: What the service knows about one stored continuation: its id, one-shot flag, time to
+#: live, flow, the path that started the flow, and the session it is bound to. All of it
+#: travels in the signed token (and the stored record repeats it, authenticated).
+Record = TokenData
 
 
 class Continuations:
@@ -143,7 +130,7 @@ class Continuations:
         if ttl <= 0:
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
         token, signed = self.tokens.new(ttl, once, flow, start, session)
-        return token, _record(signed)
+        return token, signed
 
     async def put(self, record: Record, value: Any, *, forward: bool = False) -> None:
         """Store `value` (a continuation, a function or a `%step`) under a reserved record."""
@@ -203,8 +190,8 @@ class Continuations:
                 "the token is not valid (tampered or from another server)"
             ) from e
         except TokenExpired as e:
-            raise ContinuationExpired("the token has expired", _record(e.data)) from e
-        return _record(signed)
+            raise ContinuationExpired("the token has expired", e.data) from e
+        return signed
 
     def check_session(self, record: Record, session: str | None) -> None:
         """Raise `ContinuationForbidden` if `record` is bound to a browser session other
@@ -255,10 +242,6 @@ class Continuations:
         except RecordTampered as e:
             log.error("TAMPERED: the stored record %s… failed its check: %s", record.key[:8], e)
             raise ContinuationUnloadable(f"the stored record failed its integrity check: {e}") from e
-
-
-def _record(signed: TokenData) -> Record:
-    return Record(signed.key, signed.once, signed.ttl, signed.flow, signed.start, signed.session)
 
 
 def _done_key(flow: str) -> str:
