@@ -358,6 +358,10 @@ class App:
         assert isinstance(e, TurmericError)
         if e.value.__class__ is Struct and e.value.type is web_builtins.EXPIRED:
             return self.page(request, "expired.html", 410)
+        if e.value.__class__ is Struct and e.value.type is web_builtins.TOO_LARGE:
+            log.error("step too large on %s %s: %s", request.method, _safe_path(request), e.message)
+            return self.page(request, "too_much_state.html", 500,
+                             reason=e.message if self.debug else None)
         log.error("handler error on %s %s\n%s", request.method, _safe_path(request), e.format())
         if not self.debug:
             return self.page(request, "error.html", 500)

@@ -35,6 +35,10 @@ from .errors import (
 #: answers with the 410 page.
 EXPIRED = StructType("continuation-expired", ("message",), "core")
 
+#: Thrown when a continuation to save is over the size limit; uncaught, the app answers
+#: with a page that says the step holds too much data.
+TOO_LARGE = StructType("continuation-too-large", ("message",), "core")
+
 #: What a handler may return besides a string: status, headers (map), body, content type.
 RESPONSE = StructType("response", ("status", "headers", "body", "content-type"), "core")
 
@@ -215,7 +219,7 @@ class WebBuiltins:
             if not ctx.dry_run:
                 await self.app.continuations.put(record, k, forward=forward)
         except ContinuationTooLarge as e:
-            raise user_error(str(e)) from None
+            raise err(TOO_LARGE, str(e)) from None
         if done is not None and ctx.flow is not None and not ctx.dry_run:
             await self.app.continuations.note_done(ctx.flow, _str("save-continuation :done-url", done))
         return token
@@ -266,7 +270,7 @@ class WebBuiltins:
             try:
                 await self.app.continuations.put(record, Struct(STEP, (k, make_page, method)), forward=forward)
             except ContinuationTooLarge as e:
-                raise user_error(str(e)) from None
+                raise err(TOO_LARGE, str(e)) from None
             if done is not None and record.flow is not None:
                 await self.app.continuations.note_done(record.flow, done)
         ctx.last_step = (url, page)
@@ -362,10 +366,12 @@ def install(rt: Any, app: Any) -> None:
     rt.structs[RESPONSE.qualified] = RESPONSE
     rt.structs[EXPIRED.qualified] = EXPIRED
     core.define(EXPIRED.name, EXPIRED)
+    rt.structs[TOO_LARGE.qualified] = TOO_LARGE
+    core.define(TOO_LARGE.name, TOO_LARGE)
     rt.structs[hiccup.RAW.qualified] = hiccup.RAW
     rt.definition_heads.add("%defroute")
     with open(_PRELUDE, encoding="utf-8") as f:
         rt.exec_text(f.read(), core, _PRELUDE)
 
 
-__all__ = ["CURRENT", "EXPIRED", "RESPONSE", "RequestCtx", "install"]
+__all__ = ["CURRENT", "EXPIRED", "RESPONSE", "TOO_LARGE", "RequestCtx", "install"]
