@@ -28,6 +28,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "e2e-secret-key"
+#: a key production accepts (32 bytes or more)
+STRONG_KEY = "e2e-production-secret-key-0123456789"
 K_URL = re.compile(r'(?:action|href)="([^"]*/k/[^"]+)"')
 STARTUP_TIMEOUT = 20.0
 
@@ -434,13 +436,32 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path: Path) -> Non
     assert not (app / ".tmweb" / "secret_key").exists()
 
 
+@pytest.mark.parametrize("how", ["--secret-key", "TMWEB_SECRET_KEY"])
+def test_production_refuses_a_short_secret_key(tmp_path: Path, how: str) -> None:
+    app = write_app(tmp_path / "app")
+    keys = "k" * 32 + ",ab"  # the old key of a rotation is checked too
+    cmd = [sys.executable, "-m", "tmweb.cli", "serve", str(app), "--port", str(free_port())]
+    env = base_env(TMWEB_ENV="production")
+    if how == "--secret-key":
+        cmd += ["--secret-key", keys]
+    else:
+        env["TMWEB_SECRET_KEY"] = keys
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert "key 2 of 2 is 2 bytes" in p.stderr
+    assert "at least 32 bytes" in p.stderr
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in p.stderr
+    assert "Traceback" not in p.stderr
+
+
 def test_in_production_with_a_key_errors_are_plain_pages(
     tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
     # production's session cookie is Secure, which a browser sends over HTTPS only; this
     # test speaks plain HTTP, so it turns session binding off
     server = serve(
-        write_app(tmp_path / "app"), "--no-session-binding", env={"TMWEB_ENV": "production"}
+        write_app(tmp_path / "app"), "--no-session-binding",
+        secret_key=STRONG_KEY, env={"TMWEB_ENV": "production"},
     )
     url = k_url(server.get("/fail-later").text)
     r = server.post(url, data={"n": "x"})

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import re
+import stat
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -805,10 +807,59 @@ def test_production_refuses_to_start_without_a_secret_key(
     with pytest.raises(ConfigError, match="secret key"):
         App(str(folder))
     assert not (folder / ".tmweb" / "secret_key").exists()
-    monkeypatch.setenv("TMWEB_SECRET_KEY", "from-env")
+    monkeypatch.setenv("TMWEB_SECRET_KEY", "from-env-" + "e" * 32)
     App(str(folder))
     monkeypatch.delenv("TMWEB_SECRET_KEY")
-    App(str(folder), secret_key="given")
+    App(str(folder), secret_key="given-" + "g" * 32)
+
+
+STRONG = "s" * 32  # 32 bytes: the shortest key production accepts
+
+
+@pytest.mark.parametrize(
+    "keys, refused",
+    [
+        ("ab", "the secret key is 2 bytes"),
+        ("k" * 31, "the secret key is 31 bytes"),
+        ("é" * 15 + "x", "the secret key is 31 bytes"),  # bytes, not characters
+        (f"{STRONG},old", "key 2 of 2 is 3 bytes"),  # a short old key is refused too
+        (["short", STRONG], "key 1 of 2 is 5 bytes"),
+        (STRONG, None),
+        ("é" * 16, None),
+        (f"{STRONG},{'t' * 40}", None),
+    ],
+)
+def test_production_refuses_secret_keys_under_32_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: Any, refused: str | None
+) -> None:
+    folder = write_app(tmp_path / "app", ADD, ASK)
+    monkeypatch.setenv("TMWEB_ENV", "production")
+    if refused is None:
+        App(str(folder), secret_key=keys)
+        return
+    with pytest.raises(ConfigError) as e:
+        App(str(folder), secret_key=keys)
+    message = str(e.value)
+    assert refused in message
+    assert "at least 32 bytes" in message
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in message
+    for key in keys.split(",") if isinstance(keys, str) else keys:
+        assert len(key) < 10 or key not in message  # a key is named by position, never shown
+
+
+def test_development_accepts_a_short_key_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("TMWEB_ENV", raising=False)
+    with caplog.at_level(logging.WARNING, logger="tmweb"):
+        client = TestClient(make_app(tmp_path, ADD, ASK, secret_key="tiny"))
+    assert "3 + 4 = <b>7</b>" in add_flow(client)
+    assert "the secret key is 4 bytes, under the 32 that production requires" in caplog.text
+    assert "secrets.token_urlsafe(32)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tmweb"):
+        make_app(tmp_path / "strong", ADD, ASK, secret_key=STRONG)
+    assert "production requires" not in caplog.text
 
 
 def test_in_development_a_random_key_is_kept_in_the_app_folder(
@@ -824,6 +875,34 @@ def test_in_development_a_random_key_is_kept_in_the_app_folder(
     # browser's session cookie)
     again = TestClient(App(str(folder)), cookies=first.cookies)
     assert again.post(url, data={"n": "2"}).status_code == 200
+
+
+def test_the_store_files_are_0600_and_the_tmweb_folder_0700(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TMWEB_ENV", raising=False)
+    monkeypatch.delenv("TMWEB_SECRET_KEY", raising=False)
+    monkeypatch.delenv("TMWEB_STORE", raising=False)
+    folder = write_app(tmp_path / "app", ADD, ASK)
+    (folder / ".tmweb").mkdir(mode=0o755)  # as an older tmweb made it
+    elsewhere = tmp_path / "data" / "store.db"
+    elsewhere.parent.mkdir()
+    umask = os.umask(0o022)  # the usual umask, which alone would give 0644 files
+    try:
+        assert "3 + 4 = <b>7</b>" in add_flow(TestClient(App(str(folder))))
+        other = TestClient(App(str(folder), store=f"sqlite:///{elsewhere}"))
+        assert "3 + 4 = <b>7</b>" in add_flow(other)
+    finally:
+        os.umask(umask)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(folder / ".tmweb") == 0o700
+    db = folder / ".tmweb" / "continuations.sqlite3"
+    for path in (db, elsewhere, folder / ".tmweb" / "secret_key"):
+        assert mode(path) == 0o600, path
+    companions = [p for d in (db, elsewhere) for p in d.parent.glob(d.name + "-*")]
+    assert any(p.name.endswith("-wal") for p in companions)
+    for path in companions:
+        assert mode(path) == 0o600, path
 
 
 # -- limits --------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .middleware import BodyLimit, SecurityHeaders, SessionCookie
-from .stores import Store, open_store
+from .stores import Store, open_store, private_folder
 from .tokens import Tokens, redact
 
 log = logging.getLogger("tmweb")
@@ -402,6 +402,7 @@ def resolve_secret_keys(secret_key: str | list[str] | None, app_dir: str) -> lis
         env = os.environ.get("TMWEB_SECRET_KEY", "")
         keys = [k for k in env.split(",") if k]
     if keys:
+        check_key_strength(keys)
         return keys
     if os.environ.get("TMWEB_ENV") == "production":
         raise ConfigError(
@@ -417,9 +418,36 @@ def resolve_secret_keys(secret_key: str | list[str] | None, app_dir: str) -> lis
             return [key]
     except OSError:
         pass
-    os.makedirs(folder, exist_ok=True)
+    private_folder(folder)
     key = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(key)
     return [key]
+
+
+#: The shortest secret key production accepts, in bytes (UTF-8): 256 bits, as HMAC-SHA256's.
+MIN_KEY_BYTES = 32
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def check_key_strength(keys: list[str]) -> None:
+    """In production (TMWEB_ENV=production) refuse any key under `MIN_KEY_BYTES` bytes:
+    a short key is recovered offline from one public token. Development accepts it with a
+    warning. The message names the key by its position, never by its value."""
+    short = [(i, len(k.encode("utf-8"))) for i, k in enumerate(keys, 1) if len(k.encode("utf-8")) < MIN_KEY_BYTES]
+    if not short:
+        return
+    i, size = short[0]
+    which = f"key {i} of {len(keys)}" if len(keys) > 1 else "the secret key"
+    if os.environ.get("TMWEB_ENV") == "production":
+        raise ConfigError(
+            f"{which} is {size} bytes; TMWEB_ENV=production needs secret keys of at least "
+            f"{MIN_KEY_BYTES} bytes (one short key can be guessed offline from a single token). "
+            f"Make one with: {MAKE_A_KEY}"
+        )
+    log.warning(
+        "%s is %d bytes, under the %d that production requires; make one with: %s",
+        which, size, MIN_KEY_BYTES, MAKE_A_KEY,
+    )
+

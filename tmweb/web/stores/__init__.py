@@ -39,6 +39,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "open_store",
+    "private_folder",
 ]
 
 #: Where the embedded store lives, relative to the app's folder.
@@ -99,7 +100,7 @@ def open_store(url: str | None, app_dir: str, clock: Callable[[], float] = time.
     if not url:
         folder = os.path.join(os.path.abspath(app_dir), ".tmweb")
         try:
-            os.makedirs(folder, exist_ok=True)
+            private_folder(folder)
         except OSError as e:
             raise ConfigError(
                 f"cannot create the folder {folder} for the embedded continuation store: "
@@ -112,6 +113,15 @@ def open_store(url: str | None, app_dir: str, clock: Callable[[], float] = time.
     if scheme in ("redis", "rediss", "unix"):
         return RedisStore(url)
     raise ConfigError(f"unsupported store URL {_redact_scheme_only(url)!r}; use one of: {_SCHEMES}")
+
+
+def private_folder(folder: str) -> None:
+    """Create `folder` (tmweb's own `.tmweb/`, which holds the development key and the
+    embedded store) readable by this user only, 0700, and tighten one an older tmweb made
+    0755."""
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if os.stat(folder).st_mode & 0o077:
+        os.chmod(folder, 0o700)
 
 
 def _sqlite_path(url: str) -> str:

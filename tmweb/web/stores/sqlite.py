@@ -185,6 +185,12 @@ class SQLiteStore:
         conn.execute("SELECT 1 FROM continuations LIMIT 1").fetchall()
 
     def _connect(self) -> sqlite3.Connection:
+        # a new file is made 0600 (continuations hold what users typed); SQLite gives its
+        # -wal and -shm files the database file's mode
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
         conn = sqlite3.connect(
             self.path,
             timeout=self.busy_timeout,
