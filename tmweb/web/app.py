@@ -286,7 +286,9 @@ class App:
             return HTMLResponse(v)
         if v.__class__ is Struct and v.type is RESPONSE:
             status, headers, body, ctype = v.vals
-            hdrs = {str(getattr(k, "name", k)): str(x) for k, x in headers.d.items()}
+            # checked as the response was made; again here, as a Turmeric error naming the
+            # header rather than a 500 from Starlette or a connection h11 drops
+            hdrs = dict(web_builtins.response_headers("response", headers))
             return Response(body, status_code=status, headers=hdrs, media_type=ctype)
         if v is None:
             return Response(status_code=204)

@@ -151,7 +151,9 @@ def response(body: Any = "", *opts: Any) -> Struct:
     headers = kw.get("headers", TMap())
     if headers.__class__ is not TMap:
         raise type_error("response: :headers must be a map of strings")
+    response_headers("response", headers)
     ctype = kw.get("content-type", "text/html; charset=utf-8")
+    _header_value("response", "content-type", _str("response :content-type", ctype))
     if body is not None and body.__class__ not in (str, bytes):
         raise type_error(f"response: body must be a string or bytes, got {pr_str(body)}")
     return Struct(RESPONSE, (status, headers, body or "", ctype))
@@ -165,14 +167,88 @@ def json_response(v: Any, *opts: Any) -> Struct:
         body = json.dumps(to_python(v), ensure_ascii=False)
     except (TypeError, ValueError) as e:
         raise type_error(f"json: cannot encode {pr_str(v)[:80]}: {e}") from None
-    return Struct(RESPONSE, (kw.get("status", 200), kw.get("headers", TMap()), body, "application/json"))
+    headers = kw.get("headers", TMap())
+    response_headers("json", headers)
+    return Struct(RESPONSE, (kw.get("status", 200), headers, body, "application/json"))
 
 
 def redirect(url: Any, *opts: Any) -> Struct:
-    kw = _kwargs("redirect", opts, {"status"})
+    """`(redirect url)`: 302 to a page of this site; `:external #t` lets it lead to
+    another site over http or https."""
+    kw = _kwargs("redirect", opts, {"status", "external"})
     url = _str("redirect", url)
+    check_redirect_url(url, kw.get("external", False) not in (None, False))
     headers = TMap({"location": url})
     return Struct(RESPONSE, (kw.get("status", 302), headers, "", "text/html; charset=utf-8"))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+#: An HTTP header name (RFC 9110 token).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z\-]+")
+
+
+def check_redirect_url(url: str, external: bool) -> None:
+    """Refuse a redirect that leaves the site (an open redirect: `//evil`, `https://evil`,
+    `/\\evil`, which browsers read as `//evil`) or runs a script (`javascript:`, `data:`)
+    unless `external`, and then any scheme but http and https; and any control character,
+    which could end the header and start another (header injection)."""
+    m = _CONTROL.search(url)
+    if m:
+        raise user_error(
+            f"redirect: the URL {url!r} contains the control character {m.group()!r}; "
+            "a line break in a Location header would start another header"
+        )
+    # browsers read a backslash as a slash and drop surrounding spaces
+    probe = url.replace("\\", "/").strip(" ")
+    scheme = _SCHEME.match(probe)
+    if not external:
+        if scheme or probe.startswith("//"):
+            raise user_error(
+                f"redirect: {url!r} leads away from this site; redirect to a path of the app "
+                '(like "/orders/42" or (url-for "/orders")), or pass :external #t to send the '
+                "browser to another site"
+            )
+    elif scheme and scheme.group()[:-1].lower() not in ("http", "https"):
+        raise user_error(
+            f"redirect: {url!r} is not an http or https URL; :external #t allows only those "
+            "(a javascript: or data: URL would run in the browser)"
+        )
+
+
+def _header_value(fname: str, name: str, value: str) -> str:
+    m = _CONTROL.search(value)
+    if m:
+        raise user_error(
+            f"{fname}: the value of the header {name!r} contains the control character "
+            f"{m.group()!r}; a line break in a header would start another one (header injection)"
+        )
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as e:
+        raise user_error(
+            f"{fname}: the value of the header {name!r} has the character {value[e.start]!r}, "
+            "which an HTTP header cannot carry (Latin-1 only); percent-encode it or keep it "
+            "out of headers"
+        ) from None
+    return value
+
+
+def response_headers(fname: str, headers: Any) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a `:headers` map, each checked: a name must be an HTTP
+    token, a value a string (a number is written as text) without control characters and
+    in Latin-1. A failure is a Turmeric error naming the header."""
+    if headers.__class__ is not TMap:
+        raise type_error(f"{fname}: :headers must be a map of strings, got {pr_str(headers)}")
+    out = []
+    for k, v in headers.d.items():
+        name = k.name if k.__class__ is Keyword else k
+        if name.__class__ is not str or not _TOKEN.fullmatch(name):
+            raise user_error(f"{fname}: {pr_str(k)} is not an HTTP header name (letters, digits and -)")
+        if v.__class__ not in (str, int, float):
+            raise type_error(f"{fname}: the value of the header {name!r} must be a string, got {pr_str(v)}")
+        out.append((name, _header_value(fname, name, str(v))))
+    return out
 
 
 def url_for(path: Any) -> str:
@@ -198,8 +274,21 @@ class WebBuiltins:
         name = _str("render", name)
         if ctx is not None and ctx.__class__ is not TMap:
             raise type_error(f"render: the context must be a map like {{:name \"Ann\"}}, got {pr_str(ctx)}")
+        headers = kw.get("headers", TMap())
+        response_headers("render", headers)
         body = self.app.render_template(name, to_python(ctx) if ctx is not None else {})
-        return Struct(RESPONSE, (kw.get("status", 200), kw.get("headers", TMap()), body, "text/html; charset=utf-8"))
+        return Struct(RESPONSE, (kw.get("status", 200), headers, body, "text/html; charset=utf-8"))
+
+    def header(self, req: Any, name: Any) -> Any:
+        """`(header req name)`: a header of `req`; a sensitive one (Cookie, Authorization,
+        Proxy-Authorization, the app's `sensitive_headers`), which a saved request does not
+        keep, is read from the request running now."""
+        name = _str("header", name).lower()
+        if name in self.app.sensitive_headers:
+            current = _current()
+            if current is not None:
+                req = current
+        return _section(req, "header", "headers").get(name)
 
     async def save_continuation(self, k: Any, *opts: Any) -> str:
         kw = _kwargs("save-continuation", opts, {"once", "ttl", "forward", "done-url", "shareable"})
