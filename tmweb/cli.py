@@ -145,6 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             imports=args.imports,
             redirect_after_post=args.redirect_after_post,
             bind_to_session=args.bind_to_session,
+            sensitive_headers=args.sensitive_headers,
         )
     )
 
@@ -169,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer a POST that reaches the next step with its page, not a 303 to its URL")
     s.add_argument("--no-session-binding", dest="bind_to_session", action="store_false",
                    help="let any browser holding a continuation URL resume it (default: only the browser session that made it)")
+    s.add_argument("--sensitive-header", dest="sensitive_headers", action="append", default=[], metavar="NAME",
+                   help="a request header that saved continuations must not keep, like Cookie and Authorization (repeatable)")
     s.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="a Python module to import first; it registers Python functions with tmweb.lang.register_python (repeatable)")
     s.set_defaults(fn=cmd_serve)

@@ -64,6 +64,9 @@ from .tokens import Tokens, redact
 
 log = logging.getLogger("tmweb")
 
+#: Headers a saved request never keeps, whatever the app adds (`sensitive_headers`).
+SENSITIVE_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+
 #: The `resume` built-in: a resumed continuation runs as `(resume k data)` under a fresh
 #: delimiter, as any other call a request starts.
 RESUME = REGISTRY["resume"]
@@ -92,6 +95,7 @@ class App:
         clock: Callable[[], float] = time.time,
         redirect_after_post: bool = True,
         bind_to_session: bool = True,
+        sensitive_headers: list[str] | None = None,
     ) -> None:
         self.app_dir = os.path.abspath(app_dir)
         if not os.path.isdir(self.app_dir):
@@ -105,6 +109,9 @@ class App:
         self.redirect_after_post = redirect_after_post
         #: Continuations are bound to the browser session that made them (403 for others).
         self.bind_to_session = bind_to_session
+        #: Headers a saved request never keeps (lower case); the handler reads them from
+        #: the current request.
+        self.sensitive_headers = SENSITIVE_HEADERS | {h.strip().lower() for h in sensitive_headers or () if h.strip()}
         keys = resolve_secret_keys(secret_key, self.app_dir)
         tokens = Tokens(keys, clock=clock)
         if store is None or isinstance(store, str):
@@ -231,6 +238,9 @@ class App:
 
     async def request_value(self, request: Request) -> TMap:
         """The request as a Turmeric map: plain data, so it serializes with the handler.
+        It keeps no secrets: no cookies, and none of the app's `sensitive_headers`
+        (Cookie, Authorization, Proxy-Authorization...); the whole map, with them, is kept
+        for this request only (`(current-request)`, `cookie`, `header`).
 
         The body of a POST, PUT, PATCH or DELETE is read whole (the `BodyLimit` middleware
         stops it at `max_body_bytes`), and a form body parsed."""
@@ -240,18 +250,20 @@ class App:
             ctype = request.headers.get("content-type", "")
             if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
                 form = multi_to_map((await request.form()).multi_items())
-        return TMap(
-            {
-                Keyword("method"): request.method,
-                Keyword("path"): request.url.path,
-                Keyword("root-path"): request.scope.get("root_path", ""),
-                Keyword("path-params"): TMap(dict(request.path_params)),
-                Keyword("query"): multi_to_map(request.query_params.multi_items()),
-                Keyword("headers"): TMap({k.lower(): v for k, v in request.headers.items()}),
-                Keyword("cookies"): TMap(dict(request.cookies)),
-                Keyword("form"): form,
-            }
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        saved = {
+            Keyword("method"): request.method,
+            Keyword("path"): request.url.path,
+            Keyword("root-path"): request.scope.get("root_path", ""),
+            Keyword("path-params"): TMap(dict(request.path_params)),
+            Keyword("query"): multi_to_map(request.query_params.multi_items()),
+            Keyword("headers"): TMap({k: v for k, v in headers.items() if k not in self.sensitive_headers}),
+            Keyword("form"): form,
+        }
+        request.scope["tmweb.request"] = TMap(
+            {**saved, Keyword("headers"): TMap(headers), Keyword("cookies"): TMap(dict(request.cookies))}
         )
+        return TMap(saved)
 
     async def run(
         self, request: Request, fn: Any, args: tuple[Any, ...], flow: str | None = None, start: str = ""
@@ -263,6 +275,7 @@ class App:
         ctx = RequestCtx(request.scope.get("root_path", ""), flow, start, dry_run=request.method == "HEAD")
         if self.bind_to_session:
             ctx.session = request.scope.get("tmweb.session", "")
+        ctx.request = request.scope.get("tmweb.request")  # set by request_value
         ctx_token = CURRENT.set(ctx)
         try:
             result = await machine.run_async(machine.start(fn, args))

@@ -61,6 +61,10 @@ class RequestCtx:
     last_step: tuple[str, Any] | None = None
     #: The browser session continuations saved in this run are bound to ("" for none).
     session: str = ""
+    #: The whole request map of the request running now, with its cookies and every
+    #: header: what `(current-request)` returns and `cookie`/`header` read secrets from.
+    #: Never stored by tmweb (the map a handler receives has none of them).
+    request: TMap | None = None
 
 
 CURRENT: contextvars.ContextVar[RequestCtx] = contextvars.ContextVar("tmweb_request")
@@ -124,12 +128,27 @@ def request_path(req: Any) -> Any:
     return _req("request-path", req).d.get(Keyword("path"))
 
 
-def header(req: Any, name: Any) -> Any:
-    return _section(req, "header", "headers").get(_str("header", name).lower())
+def _current() -> TMap | None:
+    ctx = CURRENT.get(None)
+    return ctx.request if ctx is not None else None
+
+
+def current_request() -> TMap:
+    """`(current-request)`: the request that started or resumed the running handler, with
+    its cookies and every header. Kept in a variable across a suspension, it is stored."""
+    req = _current()
+    if req is None:
+        raise user_error("current-request: only a request handler has a current request")
+    return req
 
 
 def cookie(req: Any, name: Any) -> Any:
-    return _section(req, "cookie", "cookies").get(_str("cookie", name))
+    """`(cookie req name)`: a cookie of the request running now. A saved request map keeps
+    no cookies, so during a request `req` (old or new) only says which request is meant and
+    the cookie is the current one's; outside a request, `req`'s own `:cookies`."""
+    name = _str("cookie", name)
+    current = _current()
+    return _section(current if current is not None else req, "cookie", "cookies").get(name)
 
 
 # --------------------------------------------------------------------------- responses
@@ -431,8 +450,9 @@ def install(rt: Any, app: Any) -> None:
         "parse-form-data": form_data,
         "request-method": request_method,
         "request-path": request_path,
-        "header": header,
+        "header": bound.header,
         "cookie": cookie,
+        "current-request": current_request,
         "html": html,
         "raw": raw,
         "response": response,

@@ -51,6 +51,7 @@ def app_from_env() -> Any:
         ttl=int(os.environ.get("TMWEB_TTL", "3600")),
         redirect_after_post=os.environ.get("TMWEB_REDIRECT_AFTER_POST", "1") != "0",
         bind_to_session=os.environ.get("TMWEB_BIND_TO_SESSION", "1") != "0",
+        sensitive_headers=[h for h in os.environ.get("TMWEB_SENSITIVE_HEADERS", "").split(",") if h],
     )
 
 
@@ -67,6 +68,7 @@ def serve(
     imports: list[str] | None = None,
     redirect_after_post: bool = True,
     bind_to_session: bool = True,
+    sensitive_headers: list[str] | None = None,
 ) -> int:
     import uvicorn
 
@@ -90,6 +92,7 @@ def serve(
     os.environ["TMWEB_DEBUG"] = "1" if (debug or not production) else "0"
     os.environ["TMWEB_REDIRECT_AFTER_POST"] = "1" if redirect_after_post else "0"
     os.environ["TMWEB_BIND_TO_SESSION"] = "1" if bind_to_session else "0"
+    os.environ["TMWEB_SENSITIVE_HEADERS"] = ",".join(sensitive_headers or [])
     if store:
         os.environ["TMWEB_STORE"] = store
     if imports:
