@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -14,26 +13,6 @@ from tmweb.web.errors import ConfigError, StoreUnavailable
 from tmweb.web.stores import RedisStore, SQLiteStore, Store, open_store
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path, clock) -> AsyncIterator[Store]:
-    """A store whose time is `clock`: SQLite reads it, Redis TTLs follow it."""
-    if request.param == "sqlite":
-        s: Store = SQLiteStore(str(tmp_path / "store.sqlite3"), clock)
-    else:
-        url = request.getfixturevalue("redis_url")
-        clock.follow(url)
-        s = RedisStore(url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 # -- every store -------------------------------------------------------------------------

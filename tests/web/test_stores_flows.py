@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,26 +22,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.anyio
 
 F, G = "f" * 32, "0123456789abcdef" * 2  # two flow ids, as the caller makes them
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path, clock) -> AsyncIterator[Store]:
-    """A store whose time is `clock`: SQLite reads it, Redis TTLs follow it."""
-    if request.param == "sqlite":
-        s: Store = SQLiteStore(str(tmp_path / "store.sqlite3"), clock)
-    else:
-        url = request.getfixturevalue("redis_url")
-        clock.follow(url)
-        s = RedisStore(url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def readable(store: Store, key: str, flow: str | None) -> bytes | None:

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.anyio
 F, G = "f" * 32, "0123456789abcdef" * 2  # two flow ids, as the caller makes them
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def readable(store: SQLiteStore, key: str, flow: str | None) -> bytes | None:
     """What a plain get returns, then what a take returns (None if they disagree)."""
     got = await store.get(key, once=False, flow=flow)
