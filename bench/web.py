@@ -49,13 +49,18 @@ def wait_port(port: int, timeout: float = 30) -> None:
 
 
 async def one_flow(c: httpx.AsyncClient, base: str) -> None:
+    """One visitor (a new browser): GET, POST, POST, as a browser sends them."""
     r = await c.get(base + "/add")
+    # tmweb binds continuations to the browser's session cookie; in production it is
+    # Secure, which httpx keeps for HTTPS only, so the "browser" sends it back by hand
+    session = r.headers.get("set-cookie", "").split(";", 1)[0]
+    h = {"cookie": session} if session else {}
     url = ACTION.search(r.text).group(1)
-    r = await c.post(base + url, data={"n": "3"})
+    r = await c.post(base + url, data={"n": "3"}, headers=h)
     if r.status_code == 303:  # tmweb's Post/Redirect/Get: the browser GETs the next step
-        r = await c.get(base + r.headers["location"])
+        r = await c.get(base + r.headers["location"], headers=h)
     url = ACTION.search(r.text).group(1)
-    r = await c.post(base + url, data={"n": "4"})
+    r = await c.post(base + url, data={"n": "4"}, headers=h)
     assert "7" in r.text, r.text
 
 
@@ -99,7 +104,7 @@ def main() -> None:
     url = args.redis
     if url is None:
         redis_proc, url = start_redis()
-    env = {**os.environ, "TMWEB_ENV": "production", "TMWEB_SECRET_KEY": "bench", "BENCH_REDIS": url}
+    env = {**os.environ, "TMWEB_ENV": "production", "TMWEB_SECRET_KEY": "bench-key-of-at-least-32-bytes-for-production", "BENCH_REDIS": url}
     results = {}
     try:
         for name, cmd in (
