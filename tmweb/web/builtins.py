@@ -55,7 +55,8 @@ class RequestCtx:
     start: str = ""
     #: A HEAD request: the handler runs, but nothing is stored or expired.
     dry_run: bool = False
-    #: Step URLs handed out by `%step-url`, not yet stored: url -> (record, forward, done-url).
+    #: Step URLs handed out by `%step-url`, not yet stored: url -> (ctx, record, forward,
+    #: done-url), what `WebBuiltins._store` takes.
     pending: dict[str, Any] = field(default_factory=dict)
     #: The (url, page) of the last step this run stored, for Post/Redirect/Get.
     last_step: tuple[str, Any] | None = None
@@ -310,27 +311,43 @@ class WebBuiltins:
         return _section(req, "header", "headers").get(name)
 
     async def save_continuation(self, k: Any, *opts: Any) -> str:
-        kw = _kwargs("save-continuation", opts, {"once", "ttl", "forward", "done-url", "shareable"})
         if k.__class__ not in (Continuation, Closure):
             raise type_error(f"save-continuation: expected a continuation or function, got {pr_str(k)}")
+        token, pending = self._reserve("save-continuation", opts)
+        await self._store(pending, k)
+        return token
+
+    def _reserve(self, fname: str, opts: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """A signed token for a continuation about to be saved with `opts` (:once :ttl
+        :forward :done-url :shareable), in this request's flow and session, and what
+        `_store` needs to store it: (ctx, record, forward, done-url)."""
+        kw = _kwargs(fname, opts, {"once", "ttl", "forward", "done-url", "shareable"})
         ttl = kw.get("ttl", self.app.ttl)
         if ttl.__class__ is not int or ttl <= 0:
-            raise type_error(f"save-continuation: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
-        once, session = _binding(kw)
+            raise type_error(f"{fname}: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
         forward = kw.get("forward", False) not in (None, False)
-        ctx = _flow_ctx("save-continuation", forward)
+        ctx = _flow_ctx(fname, forward)
         done = kw.get("done-url")
+        if done is not None:
+            done = _str(f"{fname} :done-url", done)
+        once, session = _binding(kw)
+        token, record = self.app.continuations.reserve(
+            once=once, ttl=ttl, flow=ctx.flow, start=ctx.start, session=session
+        )
+        return token, (ctx, record, forward, done)
+
+    async def _store(self, pending: tuple[Any, ...], value: Any) -> None:
+        """Store `value` under a reserved record (nothing in a HEAD's dry run), and the
+        flow's done-url note if one was given."""
+        ctx, record, forward, done = pending
+        if ctx.dry_run:
+            return
         try:
-            token, record = self.app.continuations.reserve(
-                once=once, ttl=ttl, flow=ctx.flow, start=ctx.start, session=session
-            )
-            if not ctx.dry_run:
-                await self.app.continuations.put(record, k, forward=forward)
+            await self.app.continuations.put(record, value, forward=forward)
         except ContinuationTooLarge as e:
             raise err(TOO_LARGE, str(e)) from None
-        if done is not None and ctx.flow is not None and not ctx.dry_run:
-            await self.app.continuations.note_done(ctx.flow, _str("save-continuation :done-url", done))
-        return token
+        if done is not None and record.flow is not None:
+            await self.app.continuations.note_done(record.flow, done)
 
     async def expire_flow(self, *opts: Any) -> None:
         """`(expire-flow)`: every continuation of this request's flow is expired, so no
@@ -348,21 +365,10 @@ class WebBuiltins:
     def step_url(self, *opts: Any) -> str:
         """`(%step-url opts...)`: the URL of the step `send/suspend` is making, reserved
         (signed) but with nothing stored: the page is built with it first."""
-        kw = _kwargs("send/suspend", opts, {"once", "ttl", "forward", "done-url", "shareable"})
-        ttl = kw.get("ttl", self.app.ttl)
-        if ttl.__class__ is not int or ttl <= 0:
-            raise type_error(f"send/suspend: :ttl must be a positive number of seconds, got {pr_str(ttl)}")
-        forward = kw.get("forward", False) not in (None, False)
-        ctx = _flow_ctx("send/forward", forward)
-        done = kw.get("done-url")
-        if done is not None:
-            done = _str("send/suspend :done-url", done)
-        once, session = _binding(kw)
-        token, record = self.app.continuations.reserve(
-            once=once, ttl=ttl, flow=ctx.flow, start=ctx.start, session=session
-        )
+        token, pending = self._reserve("send/suspend", opts)
         url = continuation_url(token)
-        ctx.pending[url] = (record, forward, done)
+        ctx = pending[0]
+        ctx.pending[url] = pending
         return url
 
     async def save_step(self, url: Any, k: Any, make_page: Any, page: Any) -> Any:
@@ -372,15 +378,8 @@ class WebBuiltins:
         pending = ctx.pending.pop(url, None) if ctx is not None else None
         if pending is None:
             raise user_error("%save-step: the URL was not made by %step-url in this request")
-        record, forward, done = pending
         method = "POST" if posts_form_to(page, url) else "GET"
-        if not ctx.dry_run:
-            try:
-                await self.app.continuations.put(record, Struct(STEP, (k, make_page, method)), forward=forward)
-            except ContinuationTooLarge as e:
-                raise err(TOO_LARGE, str(e)) from None
-            if done is not None and record.flow is not None:
-                await self.app.continuations.note_done(record.flow, done)
+        await self._store(pending, Struct(STEP, (k, make_page, method)))
         ctx.last_step = (url, page)
         return page
 
