@@ -46,7 +46,7 @@ from ..lang.runtime import Runtime
 from ..lang.values import Keyword, Struct, TMap
 from . import builtins as web_builtins
 from . import pages
-from .builtins import CURRENT, RESPONSE, RequestCtx, posts_form_to
+from .builtins import CURRENT, RESPONSE, RequestCtx
 from .continuations import Continuations, is_step
 from .convert import multi_to_map
 from .errors import (
@@ -212,12 +212,15 @@ class App:
             await self.continuations.peek(record)
             return Response(status_code=200, media_type="text/html")
         req = await self.request_value(request)
-        value = await self.continuations.load(record, take=False)
+        get = request.method == "GET"
+        # a POST resumes whatever the step is, so a one-shot is taken in the same read; a
+        # GET looks first (it may only show the page, or ask whether to continue)
+        taken = record.once and not get
+        value = await self.continuations.load(record, take=taken)
         # the resumed handler goes on in the continuation's flow (a token made before flows
         # existed starts a new one)
         flow = record.flow if record.flow is not None else secrets.token_hex(16)
         start = record.start or request.url.path
-        get = request.method == "GET"
         data = req.d[Keyword("query")] if get else req.d[Keyword("form")]
         if is_step(value):
             k, make_page, method = value.vals
@@ -229,8 +232,8 @@ class App:
             target, args = RESUME, (value, data)
         else:
             target, args = value, (data,)
-        if record.once:
-            if get and not _sent_by_a_person(request):
+        if record.once and not taken:
+            if not _sent_by_a_person(request):
                 # a link preview or prefetch must not use up a one-shot link: ask first
                 return self.page(request, "confirm.html", 200, action=request.url.path)
             await self.continuations.take(record)  # of two concurrent takes, one wins
@@ -287,7 +290,7 @@ class App:
             and request.method == "POST"
             and step is not None
             and result is step[1]
-            and posts_form_to(result, step[0])
+            and step[2] == "POST"
         ):
             # Post/Redirect/Get: the address bar names the next page, a reload never
             # resubmits; the GET shows that page (built anew from its page function)

@@ -58,8 +58,9 @@ class RequestCtx:
     #: Step URLs handed out by `%step-url`, not yet stored: url -> (ctx, record, forward,
     #: done-url), what `WebBuiltins._store` takes.
     pending: dict[str, Any] = field(default_factory=dict)
-    #: The (url, page) of the last step this run stored, for Post/Redirect/Get.
-    last_step: tuple[str, Any] | None = None
+    #: The (url, page, "POST" or "GET") of the last step this run stored, for
+    #: Post/Redirect/Get.
+    last_step: tuple[str, Any, str] | None = None
     #: The browser session continuations saved in this run are bound to ("" for none).
     session: str = ""
     #: The whole request map of the request running now, with its cookies and every
@@ -380,7 +381,7 @@ class WebBuiltins:
             raise user_error("%save-step: the URL was not made by %step-url in this request")
         method = "POST" if posts_form_to(page, url) else "GET"
         await self._store(pending, Struct(STEP, (k, make_page, method)))
-        ctx.last_step = (url, page)
+        ctx.last_step = (url, page, method)
         return page
 
     async def load_continuation(self, token: Any) -> Any:
