@@ -129,8 +129,7 @@ class Continuations:
         ttl = self.ttl if ttl is None else ttl
         if ttl <= 0:
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        token, signed = self.tokens.new(ttl, once, flow, start, session)
-        return token, signed
+        return self.tokens.new(ttl, once, flow, start, session)
 
     async def put(self, record: Record, value: Any, *, forward: bool = False) -> None:
         """Store `value` (a continuation, a function or a `%step`) under a reserved record."""
