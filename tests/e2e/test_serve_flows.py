@@ -268,3 +268,12 @@ def test_a_huge_continuation_fails_fast_while_another_flow_completes(
     assert r.status_code == 500
     assert "This step holds too much data" in r.text
     assert "over the limit of 262,144 bytes" in r.text  # the reason, in development
+
+
+def test_no_redirect_after_post_answers_the_next_page(
+    tmp_path: Path, serve: Callable[..., Server]  # noqa: F811
+) -> None:
+    server = serve(write_app(tmp_path / "app", SRC), "--no-redirect-after-post")
+    cart = k_url(server.get("/shop").text)
+    r = server.post(cart, data={"v": "tea"}, follow_redirects=False)
+    assert r.status_code == 200 and "Payment" in r.text
