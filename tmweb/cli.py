@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -146,8 +147,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
             redirect_after_post=args.redirect_after_post,
             bind_to_session=args.bind_to_session,
             sensitive_headers=args.sensitive_headers,
+            limits={
+                "max_continuation_bytes": args.max_continuation_bytes,
+                "session_max_continuations": args.session_max_continuations,
+                "session_max_bytes": args.session_max_bytes,
+                "store_max_bytes": args.store_max_bytes,
+            },
         )
     )
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2,
+          "mib": 1 << 20, "g": 1000**3, "gb": 1000**3, "gib": 1 << 30}  # fmt: skip
+
+
+def byte_size(text: str) -> int:
+    """A size from the command line: `262144`, `256KiB`, `8MiB`, `1GB` (case ignored)."""
+    m = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    if m is None or m.group(2).lower() not in _UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: write e.g. 262144, 256KiB, 8MiB or 1GB")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let any browser holding a continuation URL resume it (default: only the browser session that made it)")
     s.add_argument("--sensitive-header", dest="sensitive_headers", action="append", default=[], metavar="NAME",
                    help="a request header that saved continuations must not keep, like Cookie and Authorization (repeatable)")
+    s.add_argument("--max-continuation-bytes", type=byte_size, default=None, metavar="SIZE",
+                   help="largest serialized continuation, checked while writing (default 256KiB)")
+    s.add_argument("--session-max-continuations", type=int, default=None, metavar="N",
+                   help="live continuations one browser session may keep; its oldest are evicted beyond (default 500)")
+    s.add_argument("--session-max-bytes", type=byte_size, default=None, metavar="SIZE",
+                   help="bytes of continuations one browser session may keep; its oldest are evicted beyond (default 8MiB)")
+    s.add_argument("--store-max-bytes", type=byte_size, default=None, metavar="SIZE",
+                   help="SQLite store only: the file's budget; the continuations closest to expiring are evicted beyond (default: none)")
     s.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="a Python module to import first; it registers Python functions with tmweb.lang.register_python (repeatable)")
     s.set_defaults(fn=cmd_serve)

@@ -87,9 +87,10 @@ class CountingStore:
         self.url = getattr(inner, "url", "counting")
         self.calls: list[tuple[str, str]] = []
 
-    async def put(self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None) -> None:
+    async def put(self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None,
+                  owner: str | None = None, limits: Any = None) -> int:  # fmt: skip
         self.calls.append(("put", key))
-        await self.inner.put(key, data, ttl, once, flow=flow)
+        return await self.inner.put(key, data, ttl, once, flow=flow, owner=owner, limits=limits)
 
     async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
         self.calls.append(("get", key))
@@ -116,7 +117,8 @@ class DownStore:
 
     url = "down://"
 
-    async def put(self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None) -> None:
+    async def put(self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None,
+                  owner: str | None = None, limits: Any = None) -> int:  # fmt: skip
         raise StoreUnavailable("Redis at redis://nowhere is unreachable: Connection refused")
 
     async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:

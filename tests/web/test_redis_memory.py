@@ -1,7 +1,12 @@
 """A Redis store with a memory cap (issue 11, budgets): without an eviction policy, a full
 Redis refuses writes, and the app answers each with its 503 page, never a crash, until
-memory frees up (keys expire by their TTL). Eviction policies are not yet safe with the
-flow scripts: see the closing note of stop 15."""
+memory frees up (keys expire by their TTL). With the documented policy, `volatile-ttl`
+(or `allkeys-lru` on a Redis of its own), Redis evicts the continuations closest to expiring:
+every request is served, every key tmweb wrote still has a TTL, and the newest step resumes.
+
+The app runs inside one `with TestClient(...)`, so on one event loop with one connection
+pool, as under uvicorn (a TestClient used without `with` runs each request on a new loop,
+and each loop's connections would hold Redis memory of their own)."""
 
 from __future__ import annotations
 
@@ -78,3 +83,25 @@ def test_a_full_redis_without_eviction_is_503_not_a_crash(
     assert statuses[0] == 200
     assert 503 in statuses  # OOM refusals answered with the "temporarily unavailable" page
     assert set(statuses) <= {200, 503}
+
+
+@pytest.mark.parametrize("policy", ["volatile-ttl", "allkeys-lru"])
+def test_a_capped_redis_with_the_documented_policy_keeps_serving(
+    tmp_path: Path, redis_server: object, policy: str
+) -> None:
+    import redis
+
+    for url in capped_redis(tmp_path, redis_server, policy):
+        with TestClient(make_app(tmp_path, SRC, store=url)) as client:
+            results = fill(client, 300)  # 6 MB of continuations through 3 MB
+            assert {status for status, _ in results} == {200}
+            newest = results[-1][1]
+            assert client.post(newest).text == "kept 20000"
+        r = redis.Redis.from_url(url)
+        try:
+            info = r.info()
+            assert info["evicted_keys"] > 0
+            assert info["used_memory"] <= 3 << 20
+            assert [k for k in r.scan_iter("*") if r.pttl(k) < 0] == []  # nothing immortal
+        finally:
+            r.close()

@@ -16,7 +16,7 @@ import pytest
 
 import tmweb
 from tmweb.web.errors import StoreUnavailable
-from tmweb.web.stores import SQLiteStore
+from tmweb.web.stores import OwnerLimits, SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,7 @@ async def test_sqlite_migrates_a_file_of_the_first_schema(tmp_path) -> None:
             ("by-old-code", b"o", time.time() + 60),
         )
     conn.close()
-    assert columns == ["key", "data", "expires", "flow", "gen"]
+    assert columns == ["key", "data", "expires", "flow", "gen", "owner", "size"]
     assert "flows" in tables
     s = SQLiteStore(str(path))
     try:
@@ -240,5 +240,28 @@ async def test_sqlite_expire_flow_in_one_process_holds_in_another(tmp_path) -> N
             assert not got or start < expired
         for key in keys:
             assert await readable(s, key, F) is None
+    finally:
+        await s.close()
+
+
+async def test_sqlite_migrates_a_file_of_the_flow_schema(tmp_path) -> None:
+    # the schema of the flows release: (key, data, expires, flow, gen), a flows table, no
+    # owner or size; its rows stay readable and count against nobody's budget
+    path = tmp_path / "continuations.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE continuations (key TEXT PRIMARY KEY, data BLOB NOT NULL, "
+                     "expires REAL NOT NULL, flow TEXT, gen INTEGER)")  # fmt: skip
+        conn.execute("CREATE TABLE flows (flow TEXT PRIMARY KEY, gen INTEGER NOT NULL, expires REAL NOT NULL)")
+        conn.execute("INSERT INTO flows VALUES (?, 0, ?)", (F, time.time() + 60))
+        conn.execute("INSERT INTO continuations VALUES (?, ?, ?, ?, 0)", ("in-flow", b"f", time.time() + 60, F))
+    conn.close()
+    s = SQLiteStore(str(path))
+    try:
+        limits = OwnerLimits(max_records=1, max_bytes=1 << 20)
+        await s.put("a", b"1", 60, False, flow=F, owner="o", limits=limits)
+        await s.put("b", b"2", 60, False, flow=F, owner="o", limits=limits)
+        assert await s.get("in-flow", once=False, flow=F) == b"f"
+        assert await s.get("a", once=False, flow=F) is None
+        assert await s.get("b", once=False, flow=F) == b"2"
     finally:
         await s.close()

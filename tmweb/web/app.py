@@ -59,7 +59,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .middleware import BodyLimit, SecurityHeaders, SessionCookie
-from .stores import Store, open_store, private_folder
+from .stores import OwnerLimits, Store, open_store, private_folder
 from .tokens import Tokens, redact
 
 log = logging.getLogger("tmweb")
@@ -96,6 +96,9 @@ class App:
         redirect_after_post: bool = True,
         bind_to_session: bool = True,
         sensitive_headers: list[str] | None = None,
+        session_max_continuations: int = 500,
+        session_max_bytes: int = 8 << 20,
+        store_max_bytes: int | None = None,
     ) -> None:
         self.app_dir = os.path.abspath(app_dir)
         if not os.path.isdir(self.app_dir):
@@ -114,14 +117,24 @@ class App:
         self.sensitive_headers = SENSITIVE_HEADERS | {h.strip().lower() for h in sensitive_headers or () if h.strip()}
         keys = resolve_secret_keys(secret_key, self.app_dir)
         tokens = Tokens(keys, clock=clock)
+        limits = _session_limits(session_max_continuations, session_max_bytes, max_continuation_bytes)
+        if store_max_bytes is not None and store_max_bytes < 4 * max_continuation_bytes + (1 << 20):
+            raise ConfigError(
+                f"store_max_bytes={store_max_bytes} is too small: give the store at least "
+                f"1 MiB plus four continuations of the largest size ({max_continuation_bytes} bytes)"
+            )
         if store is None or isinstance(store, str):
-            store = open_store(store or os.environ.get("TMWEB_STORE"), self.app_dir, clock=clock)
+            store = open_store(
+                store or os.environ.get("TMWEB_STORE"), self.app_dir, clock=clock, max_bytes=store_max_bytes
+            )
+        elif store_max_bytes is not None:
+            raise ConfigError("store_max_bytes applies to a store the app opens from a URL, not to a store object")
         self.routes: list[tuple[str, str, Any]] = []
         for module in imports or [m for m in os.environ.get("TMWEB_IMPORTS", "").split(",") if m]:
             importlib.import_module(module)  # registers Python functions for the app's code
         self.rt = Runtime(roots=default_roots(self.app_dir))
         self.continuations = Continuations(
-            store, tokens, self.rt, ttl=self.ttl, max_bytes=max_continuation_bytes
+            store, tokens, self.rt, ttl=self.ttl, max_bytes=max_continuation_bytes, limits=limits
         )
         web_builtins.install(self.rt, self)
         self.jinja = self._make_jinja()
@@ -276,8 +289,9 @@ class App:
         machine = Machine(self.max_steps)
         machine.rt = self.rt
         ctx = RequestCtx(request.scope.get("root_path", ""), flow, start, dry_run=request.method == "HEAD")
+        ctx.owner = request.scope.get("tmweb.session", "")
         if self.bind_to_session:
-            ctx.session = request.scope.get("tmweb.session", "")
+            ctx.session = ctx.owner
         ctx.request = request.scope.get("tmweb.request")  # set by request_value
         ctx_token = CURRENT.set(ctx)
         try:
@@ -469,3 +483,16 @@ def check_key_strength(keys: list[str]) -> None:
         which, size, MIN_KEY_BYTES, MAKE_A_KEY,
     )
 
+
+
+def _session_limits(records: int, nbytes: int, largest: int) -> OwnerLimits:
+    """The per-session budget, checked: it must hold at least one continuation of the
+    largest size, and at least one."""
+    if records < 1:
+        raise ConfigError(f"session_max_continuations must be at least 1, not {records}")
+    if nbytes < largest:
+        raise ConfigError(
+            f"session_max_bytes ({nbytes}) must be at least max_continuation_bytes ({largest}): "
+            "a session must be able to keep its largest continuation"
+        )
+    return OwnerLimits(records, nbytes)

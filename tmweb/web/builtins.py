@@ -63,6 +63,9 @@ class RequestCtx:
     last_step: tuple[str, Any, str] | None = None
     #: The browser session continuations saved in this run are bound to ("" for none).
     session: str = ""
+    #: The browser session whose budget pays for what this run saves, bound to it or not
+    #: ("" for none).
+    owner: str = ""
     #: The whole request map of the request running now, with its cookies and every
     #: header: what `(current-request)` returns and `cookie`/`header` read secrets from.
     #: Never stored by tmweb (the map a handler receives has none of them).
@@ -344,7 +347,7 @@ class WebBuiltins:
         if ctx.dry_run:
             return
         try:
-            await self.app.continuations.put(record, value, forward=forward)
+            await self.app.continuations.put(record, value, forward=forward, owner=ctx.owner)
         except ContinuationTooLarge as e:
             raise err(TOO_LARGE, str(e)) from None
         if done is not None and record.flow is not None:

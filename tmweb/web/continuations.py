@@ -39,7 +39,7 @@ from .errors import (
     ContinuationUnloadable,
 )
 from .records import RecordExpired, RecordMeta, RecordTampered, seal, unseal
-from .stores import Store
+from .stores import OwnerLimits, Store
 from .tokens import TokenData, TokenExpired, TokenInvalid, Tokens
 
 log = logging.getLogger("tmweb")
@@ -79,7 +79,8 @@ class Continuations:
     `runtime` is the app's Runtime: its code is what continuations are serialized against
     and resolved by (it may be None for a service that only reads bytes, as
     `tmweb inspect` does). `ttl` is the default time to live in seconds, `max_bytes` the
-    size limit of one serialized continuation.
+    size limit of one serialized continuation, `limits` the budget of each browser session
+    (None: none), which must hold at least one continuation of the largest size.
     """
 
     def __init__(
@@ -90,7 +91,14 @@ class Continuations:
         *,
         ttl: int = 3600,
         max_bytes: int = 256 << 10,
+        limits: OwnerLimits | None = None,
     ) -> None:
+        if limits is not None and limits.max_bytes < max_bytes:
+            raise ValueError(
+                f"a session's byte budget ({limits.max_bytes}) must hold at least one "
+                f"continuation of the largest size ({max_bytes})"
+            )
+        self.limits = limits
         self.store = store
         self.tokens = tokens
         self.runtime = runtime
@@ -107,12 +115,13 @@ class Continuations:
         start: str = "",
         forward: bool = False,
         session: str = "",
+        owner: str = "",
     ) -> str:
         """Store `k` in `flow` and return its token; with `forward`, every earlier
         continuation of the flow is expired first. Raises `ContinuationTooLarge` (nothing
         stored or expired), a Turmeric `not-serializable` error, or `StoreUnavailable`."""
         token, record = self.reserve(once=once, ttl=ttl, flow=flow, start=start, session=session)
-        await self.put(record, k, forward=forward)
+        await self.put(record, k, forward=forward, owner=owner)
         return token
 
     def reserve(
@@ -131,8 +140,12 @@ class Continuations:
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
         return self.tokens.new(ttl, once, flow, start, session)
 
-    async def put(self, record: Record, value: Any, *, forward: bool = False) -> None:
-        """Store `value` (a continuation, a function or a `%step`) under a reserved record."""
+    async def put(
+        self, record: Record, value: Any, *, forward: bool = False, owner: str = ""
+    ) -> None:
+        """Store `value` (a continuation, a function or a `%step`) under a reserved record,
+        counted against `owner`'s budget (the browser session that made it, bound to it or
+        not; "" for none), whose continuations closest to expiring make room for it."""
         try:  # stops as soon as the bytes written pass the limit
             data = serialize(self.runtime, value, self.max_bytes)
         except TooLarge as e:
@@ -142,7 +155,13 @@ class Continuations:
                 raise ValueError("forward needs the flow whose earlier continuations to expire")
             await self.store.expire_flow(record.flow)
         sealed = seal(self.tokens.secret_keys, self._meta(record, record.ttl), data)
-        await self.store.put(record.key, sealed, record.ttl, record.once, flow=record.flow)
+        limits = self.limits if owner else None
+        evicted = await self.store.put(
+            record.key, sealed, record.ttl, record.once, flow=record.flow,
+            owner=owner or None, limits=limits,
+        )  # fmt: skip
+        if evicted:
+            log.info("session %s… is over its budget: %d older continuation(s) evicted", owner[:6], evicted)
 
     def _meta(self, record: Record, ttl: int = 0) -> RecordMeta:
         """What the stored record says about itself (`ttl` 0: to check one, not to make it)."""

@@ -52,7 +52,22 @@ def app_from_env() -> Any:
         redirect_after_post=os.environ.get("TMWEB_REDIRECT_AFTER_POST", "1") != "0",
         bind_to_session=os.environ.get("TMWEB_BIND_TO_SESSION", "1") != "0",
         sensitive_headers=[h for h in os.environ.get("TMWEB_SENSITIVE_HEADERS", "").split(",") if h],
+        **limits_from_env(),
     )
+
+
+#: App keyword -> the TMWEB_* variable that carries it to worker processes.
+_LIMITS = {
+    "max_continuation_bytes": "TMWEB_MAX_CONTINUATION_BYTES",
+    "session_max_continuations": "TMWEB_SESSION_MAX_CONTINUATIONS",
+    "session_max_bytes": "TMWEB_SESSION_MAX_BYTES",
+    "store_max_bytes": "TMWEB_STORE_MAX_BYTES",
+}
+
+
+def limits_from_env() -> dict[str, int]:
+    """The size limits and budgets set by `tmweb serve` flags (absent: App's defaults)."""
+    return {name: int(os.environ[var]) for name, var in _LIMITS.items() if os.environ.get(var)}
 
 
 def serve(
@@ -69,6 +84,7 @@ def serve(
     redirect_after_post: bool = True,
     bind_to_session: bool = True,
     sensitive_headers: list[str] | None = None,
+    limits: dict[str, int | None] | None = None,
 ) -> int:
     import uvicorn
 
@@ -93,6 +109,10 @@ def serve(
     os.environ["TMWEB_REDIRECT_AFTER_POST"] = "1" if redirect_after_post else "0"
     os.environ["TMWEB_BIND_TO_SESSION"] = "1" if bind_to_session else "0"
     os.environ["TMWEB_SENSITIVE_HEADERS"] = ",".join(sensitive_headers or [])
+    for name, var in _LIMITS.items():
+        value = (limits or {}).get(name)
+        if value is not None:
+            os.environ[var] = str(value)
     if store:
         os.environ["TMWEB_STORE"] = store
     if imports:
@@ -101,7 +121,7 @@ def serve(
         os.environ["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])
     # compile the app once here, so mistakes are reported before the server starts
     try:
-        App(app_dir, store=os.environ.get("TMWEB_STORE") or None, ttl=ttl)
+        App(app_dir, store=os.environ.get("TMWEB_STORE") or None, ttl=ttl, **limits_from_env())
     except TurmericError as e:
         print(e.format(), file=sys.stderr)
         return 1

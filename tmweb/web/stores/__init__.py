@@ -17,6 +17,10 @@ record can become valid again. Records put after the expiry are valid.
   expiry, takes by `GETDEL`; the keys of one flow share a hash slot (`{flow}` hash tags)
   and a flow's operations are Lua scripts, atomic on Redis Cluster too.
 
+A record may also have an *owner*, a browser session: with `limits`, a put keeps each
+owner within a budget of records and bytes by evicting the owner's records closest to
+expiring (Racket's LRU continuation manager is the model: a user's oldest pages go first).
+
 Every backend failure (connection refused, disk error...) surfaces as `StoreUnavailable`,
 answered with 503; a store recovers by itself when its backend is back.
 """
@@ -29,11 +33,13 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigError, StoreUnavailable
+from .checks import OwnerLimits
 from .redis import RedisStore
 from .sqlite import SQLiteStore
 
 __all__ = [
     "DEFAULT_SQLITE_PATH",
+    "OwnerLimits",
     "RedisStore",
     "SQLiteStore",
     "Store",
@@ -56,10 +62,19 @@ class Store(Protocol):
     url: str
 
     async def put(
-        self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None
-    ) -> None:
+        self,
+        key: str,
+        data: bytes,
+        ttl: int,
+        once: bool,
+        flow: str | None = None,
+        owner: str | None = None,
+        limits: OwnerLimits | None = None,
+    ) -> int:
         """Store `data` under `key` for `ttl` seconds, replacing any previous value. With
-        `flow` (a non-empty id without braces), the record belongs to that flow."""
+        `flow` (a non-empty id without braces), the record belongs to that flow. With
+        `owner` and `limits`, the owner's records beyond the limits are evicted, closest
+        to expiring first, never this one; returns how many were."""
         ...
 
     async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
@@ -88,15 +103,27 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str | None, app_dir: str, clock: Callable[[], float] = time.time) -> Store:
+def open_store(
+    url: str | None,
+    app_dir: str,
+    clock: Callable[[], float] = time.time,
+    max_bytes: int | None = None,
+) -> Store:
     """The store a URL names; None or "" is the embedded SQLite file under `app_dir`.
 
     SQLite URLs follow the SQLAlchemy convention: `sqlite:///data.db` is relative to the
     current directory, `sqlite:////var/lib/app/data.db` is absolute. Redis URLs are passed to
     redis-py, except a `prefix` query parameter, which sets the key prefix (default
     "tmweb:"). Anything else raises `ConfigError`. `clock` is the time a SQLite store
-    expires rows by; Redis expires keys by its own clock.
+    expires rows by; Redis expires keys by its own clock. `max_bytes` is the SQLite file's
+    budget (rows closest to expiring are evicted beyond it); Redis's is its `maxmemory`.
     """
+    scheme = (url or "sqlite").partition(":")[0].lower()
+    if max_bytes is not None and scheme != "sqlite":
+        raise ConfigError(
+            "a store byte budget is for the SQLite store; cap a Redis store with its own "
+            "maxmemory and maxmemory-policy volatile-ttl (see docs/web.md, Budgets)"
+        )
     if not url:
         folder = os.path.join(os.path.abspath(app_dir), ".tmweb")
         try:
@@ -106,10 +133,9 @@ def open_store(url: str | None, app_dir: str, clock: Callable[[], float] = time.
                 f"cannot create the folder {folder} for the embedded continuation store: "
                 f"{e.strerror or e}; make it writable or pass a store URL"
             ) from e
-        return SQLiteStore(os.path.join(folder, "continuations.sqlite3"), clock)
-    scheme = url.partition(":")[0].lower()
+        return SQLiteStore(os.path.join(folder, "continuations.sqlite3"), clock, max_bytes)
     if scheme == "sqlite":
-        return SQLiteStore(_sqlite_path(url), clock)
+        return SQLiteStore(_sqlite_path(url), clock, max_bytes)
     if scheme in ("redis", "rediss", "unix"):
         return RedisStore(url)
     raise ConfigError(f"unsupported store URL {_redact_scheme_only(url)!r}; use one of: {_SCHEMES}")

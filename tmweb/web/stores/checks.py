@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 def check_ttl(ttl: int) -> None:
     """Raise `ValueError` unless `ttl` is a positive number of seconds."""
@@ -16,3 +18,29 @@ def check_flow(flow: str | None) -> None:
         return
     if not isinstance(flow, str) or not flow or "{" in flow or "}" in flow:
         raise ValueError(f"a flow id is a non-empty string without braces, not {flow!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLimits:
+    """How much one owner (a browser session) may keep in a store: at most `max_records`
+    live records and `max_bytes` bytes of them. A put over either evicts the owner's
+    records closest to expiring (with one TTL for all, the oldest) until both hold; the
+    record just put is kept."""
+
+    max_records: int = 500
+    max_bytes: int = 8 << 20
+
+    def __post_init__(self) -> None:
+        if self.max_records < 1 or self.max_bytes < 1:
+            raise ValueError(
+                f"a session budget needs at least 1 record and 1 byte, not "
+                f"{self.max_records} records and {self.max_bytes} bytes"
+            )
+
+
+def check_owner(owner: str | None) -> None:
+    """Raise `ValueError` unless `owner` is None or a non-empty string without braces."""
+    if owner is None:
+        return
+    if not isinstance(owner, str) or not owner or "{" in owner or "}" in owner:
+        raise ValueError(f"an owner id is a non-empty string without braces, not {owner!r}")

@@ -14,6 +14,17 @@ next one cannot equal the generation of a record put before, so no expired recor
 back. Scripts run by EVALSHA and are loaded again if Redis has forgotten them (a restart,
 SCRIPT FLUSH).
 
+An owner's budget (a browser session's) is kept beside its records, under its own hash
+tag: `<prefix>{s:<owner>}:own`, a sorted set of the owner's record keys scored by expiry
+(server time, ms), `...:sizes`, their sizes, and `...:bytes`, their sum. A put sends the
+record's script and the owner's in one pipeline; the owner's drops entries past their
+expiry, adds the new one and pops the entries closest to expiring while the budget is
+exceeded, and the store then unlinks the records popped. The bookkeeping does not see a
+one-shot record taken before its expiry: it counts until it would have expired (so an
+owner may hold fewer live records than the limit, never more). Every key tmweb writes has a
+TTL, so `maxmemory-policy volatile-ttl` (or `allkeys-lru` on a Redis of its own) evicts
+only continuations and their bookkeeping.
+
 Short socket timeouts make a dead Redis fail fast (503) instead of hanging requests; the
 connection pool reconnects by itself once Redis is back. A redis-py asyncio client belongs
 to the event loop it first ran on, so the store makes a fresh client when it finds itself
@@ -36,7 +47,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from ..errors import ConfigError, StoreUnavailable
-from .checks import check_flow, check_ttl
+from .checks import OwnerLimits, check_flow, check_owner, check_ttl
 
 T = TypeVar("T")
 
@@ -78,6 +89,50 @@ end
 return record[2]
 """
 
+# KEYS: the owner's set of record keys by expiry, their sizes, their total.
+# ARGV: the record's key, its size, ttl in ms, the owner's limits: records, bytes.
+# Returns the record keys evicted (the caller deletes them: they live in other hash slots).
+# Each key gets its TTL right after the write that may create it, so that a write refused
+# halfway (maxmemory) leaves nothing that never expires.
+_OWN = """
+local own, sizes, total = KEYS[1], KEYS[2], KEYS[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+local function keep(k)
+  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+end
+local bytes = tonumber(redis.call('GET', total) or '0')
+local gone = redis.call('ZRANGEBYSCORE', own, '-inf', now, 'LIMIT', 0, 256)
+for _, m in ipairs(gone) do
+  bytes = bytes - tonumber(redis.call('HGET', sizes, m) or '0')
+  redis.call('HDEL', sizes, m)
+  redis.call('ZREM', own, m)
+end
+bytes = bytes - tonumber(redis.call('HGET', sizes, ARGV[1]) or '0')
+redis.call('ZADD', own, now + ttl, ARGV[1])
+keep(own)
+redis.call('HSET', sizes, ARGV[1], ARGV[2])
+keep(sizes)
+bytes = bytes + tonumber(ARGV[2])
+local max_n, max_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local evicted = {}
+while redis.call('ZCARD', own) > max_n or bytes > max_bytes do
+  local first = redis.call('ZRANGE', own, 0, 1)
+  local victim = first[1]
+  if victim == ARGV[1] then victim = first[2] end
+  if not victim then break end
+  bytes = bytes - tonumber(redis.call('HGET', sizes, victim) or '0')
+  redis.call('ZREM', own, victim)
+  redis.call('HDEL', sizes, victim)
+  evicted[#evicted + 1] = victim
+end
+if bytes < 0 then bytes = 0 end
+redis.call('SET', total, bytes)
+keep(total)
+return evicted
+"""
+
 # KEYS: the flow's generation. A flow without a counter has no valid record left.
 _EXPIRE_FLOW = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -117,15 +172,45 @@ class RedisStore:
     # -- the Store interface -------------------------------------------------------------
 
     async def put(
-        self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None
-    ) -> None:
+        self,
+        key: str,
+        data: bytes,
+        ttl: int,
+        once: bool,
+        flow: str | None = None,
+        owner: str | None = None,
+        limits: OwnerLimits | None = None,
+    ) -> int:
         check_ttl(ttl)
         check_flow(flow)
+        check_owner(owner)
+        record = self._record_key(key, flow)
+        if owner is None or limits is None:
+            await self._run(lambda r: self._put_record(r, record, data, ttl, flow))
+            return 0
+
+        async def put_and_count(r: aioredis.Redis) -> list[Any]:
+            # one round trip: the record, then its owner's bookkeeping
+            pipe = r.pipeline(transaction=False)
+            await self._put_record(pipe, record, data, ttl, flow)  # queues it
+            own = f"{self.prefix}{{s:{owner}}}:"
+            await self._script_on(pipe, _OWN, [own + "own", own + "sizes", own + "bytes"],
+                            [record, len(data), int(ttl) * 1000, limits.max_records, limits.max_bytes])  # fmt: skip
+            result: list[Any] = await pipe.execute()
+            return result
+
+        _, evicted = await self._run(put_and_count)
+        if evicted:
+            await self._run(lambda r: r.unlink(*evicted))
+        return len(evicted)
+
+    def _put_record(
+        self, r: aioredis.Redis | Any, record: str, data: bytes, ttl: int, flow: str | None
+    ) -> Awaitable[Any]:
+        """The command that stores one record (on a client or into a pipeline)."""
         if flow is None:
-            await self._run(lambda r: r.set(self.prefix + key, data, ex=int(ttl)))
-        else:
-            keys = [self._gen_key(flow), self._record_key(key, flow)]
-            await self._script(_PUT, keys, [data, int(ttl)])
+            return r.set(record, data, ex=int(ttl))  # type: ignore[no-any-return]
+        return self._script_on(r, _PUT, [self._gen_key(flow), record], [data, int(ttl)])
 
     async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
         check_flow(flow)
@@ -168,14 +253,15 @@ class RedisStore:
 
     async def _script(self, source: str, keys: list[str], args: list[object]) -> Any:
         """Run a Lua script by EVALSHA (loading it first if Redis does not know it)."""
+        return await self._run(lambda r: self._script_on(r, source, keys, args))
 
-        def call(r: aioredis.Redis) -> Awaitable[Any]:
-            script = self._scripts.get(source)
-            if script is None:
-                script = self._scripts[source] = r.register_script(source)
-            return script(keys=keys, args=args, client=r)
-
-        return await self._run(call)
+    def _script_on(self, r: Any, source: str, keys: list[str], args: list[object]) -> Any:
+        """A script call on a client or into a pipeline (which loads missing scripts
+        itself before it runs)."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self._redis().register_script(source)
+        return script(keys=keys, args=args, client=r)
 
     def _redis(self) -> aioredis.Redis:
         loop = asyncio.get_running_loop()

@@ -3,8 +3,9 @@
 Two tables, in WAL mode with a 5 s busy timeout, so several processes can read and write
 the same file:
 
-- `continuations (key, data, expires, flow, gen)`: a record, and for one put in a flow, the
-  flow's generation when it was put;
+- `continuations (key, data, expires, flow, gen, owner, size)`: a record; for one put in a
+  flow, the flow's generation when it was put; for one put for an owner (a browser
+  session), the owner and the record's size, which the owner's budget counts;
 - `flows (flow, gen, expires)`: each flow's current generation, kept until its latest
   record expires. Expiring a flow is one `UPDATE ... SET gen = gen + 1`; a record is valid
   only while its `gen` is its flow's.
@@ -16,8 +17,14 @@ take a row and none takes a row of an expired generation. Expired rows (and rows
 expired generation) are never returned and are swept at most once a minute, during a put.
 Expiry is by `clock` (wall-clock seconds, `time.time` by default; tests pass a fake one).
 
-A file made by an older tmweb (one table without `flow` and `gen`) is migrated when a
-store first connects to it; its rows belong to no flow and stay readable.
+Budgets, checked in the put's transaction: an owner's records beyond `limits` (count or
+bytes) are deleted, those closest to expiring first; with `max_bytes`, the whole file's used
+pages beyond it evict the rows closest to expiring, whoever owns them. Either way the record
+just put stays.
+
+A file made by an older tmweb (one table without `flow`, `gen`, `owner`, `size`) is
+migrated when a store first connects to it; its rows belong to no flow and no owner and
+stay readable.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from ..errors import StoreUnavailable
-from .checks import check_flow, check_ttl
+from .checks import OwnerLimits, check_flow, check_owner, check_ttl
 
 T = TypeVar("T")
 
@@ -42,11 +49,18 @@ CREATE TABLE IF NOT EXISTS continuations (
     data BLOB NOT NULL,
     expires REAL NOT NULL,
     flow TEXT,
-    gen INTEGER
+    gen INTEGER,
+    owner TEXT,
+    size INTEGER
 )
 """
 #: Columns added since the first schema, `(key, data, expires)`; NULL for its rows.
-_ADDED_COLUMNS = (("flow", "TEXT"), ("gen", "INTEGER"))
+_ADDED_COLUMNS = (("flow", "TEXT"), ("gen", "INTEGER"), ("owner", "TEXT"), ("size", "INTEGER"))
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS continuations_owner ON continuations (owner, expires, size)"
+    " WHERE owner IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS continuations_expires ON continuations (expires)",
+)
 
 _FLOWS = """
 CREATE TABLE IF NOT EXISTS flows (
@@ -74,6 +88,20 @@ WHERE key = ? AND flow = ? AND expires > ?
   AND gen = (SELECT f.gen FROM flows AS f WHERE f.flow = continuations.flow)
 RETURNING data
 """
+# An owner's records beyond its budget: all but the newest-expiring ones that fit both
+# limits. The record just put (`key`) always fits: its size is under the byte budget.
+_OVER_BUDGET = """
+DELETE FROM continuations WHERE key IN (
+  SELECT key FROM (
+    SELECT key,
+           row_number() OVER newest AS n,
+           sum(size) OVER newest AS running
+    FROM continuations WHERE owner = ?
+    WINDOW newest AS (ORDER BY key = ? DESC, expires DESC, rowid DESC)
+  ) WHERE key != ? AND (n > ? OR running > ?)
+)
+"""
+_OWNER_USAGE = "SELECT count(*), total(size) FROM continuations WHERE owner = ?"
 # Records of a flow's earlier generation (or of a swept flow, all expired): never valid again.
 _SWEEP_STALE = """
 DELETE FROM continuations WHERE flow IS NOT NULL
@@ -89,8 +117,15 @@ class SQLiteStore:
     #: Seconds a statement waits for another process's write lock before giving up.
     busy_timeout: float = 5.0
 
-    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: str, clock: Callable[[], float] = time.time, max_bytes: int | None = None
+    ) -> None:
+        if max_bytes is not None and max_bytes < 1 << 20:
+            raise ValueError(f"a SQLite store budget under 1 MiB ({max_bytes} bytes) leaves no room")
         self.path = os.path.abspath(path)
+        #: The most bytes of used pages the file may hold (None: no limit); a put beyond it
+        #: evicts the rows closest to expiring.
+        self.max_bytes = max_bytes
         #: Seconds since the epoch; wall-clock time, as several processes compare expiries.
         self.clock = clock
         self.url = "sqlite:///" + self.path
@@ -104,11 +139,19 @@ class SQLiteStore:
     # -- the Store interface -------------------------------------------------------------
 
     async def put(
-        self, key: str, data: bytes, ttl: int, once: bool, flow: str | None = None
-    ) -> None:
+        self,
+        key: str,
+        data: bytes,
+        ttl: int,
+        once: bool,
+        flow: str | None = None,
+        owner: str | None = None,
+        limits: OwnerLimits | None = None,
+    ) -> int:
         check_ttl(ttl)
         check_flow(flow)
-        await self._run(self._put, key, bytes(data), ttl, flow)
+        check_owner(owner)
+        return await self._run(self._put, key, bytes(data), ttl, flow, owner, limits)
 
     async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
         check_flow(flow)
@@ -133,25 +176,68 @@ class SQLiteStore:
     # -- in a worker thread, under the lock --------------------------------------------
 
     def _put(
-        self, conn: sqlite3.Connection, key: str, data: bytes, ttl: int, flow: str | None
-    ) -> None:
+        self,
+        conn: sqlite3.Connection,
+        key: str,
+        data: bytes,
+        ttl: int,
+        flow: str | None,
+        owner: str | None,
+        limits: OwnerLimits | None,
+    ) -> int:
         now = self.clock()
         expires = now + ttl
-        # One transaction: the record gets the generation that is current when it lands.
+        evicted = 0
+        # One transaction: the record gets the generation that is current when it lands,
+        # and its owner's budget and the file's hold when it commits.
         with _writing(conn):
             gen = None
             if flow is not None:
                 [(gen,)] = conn.execute(_JOIN_FLOW, (flow, expires)).fetchall()
             conn.execute(
-                "INSERT OR REPLACE INTO continuations (key, data, expires, flow, gen) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, data, expires, flow, gen),
+                "INSERT OR REPLACE INTO continuations (key, data, expires, flow, gen, owner, size) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, data, expires, flow, gen, owner, len(data)),
             )
             if now >= self._next_sweep:
                 conn.execute("DELETE FROM continuations WHERE expires <= ?", (now,))
                 conn.execute("DELETE FROM flows WHERE expires <= ?", (now,))
                 conn.execute(_SWEEP_STALE)
                 self._next_sweep = now + self.sweep_interval
+            if owner is not None and limits is not None:
+                evicted += self._keep_owner_budget(conn, key, owner, limits, now)
+            if self.max_bytes is not None:
+                evicted += self._keep_file_budget(conn, key, self.max_bytes, now)
+        return evicted
+
+    def _keep_owner_budget(
+        self, conn: sqlite3.Connection, key: str, owner: str, limits: OwnerLimits, now: float
+    ) -> int:
+        """Delete the owner's expired records, then those beyond its budget."""
+        conn.execute("DELETE FROM continuations WHERE owner = ? AND expires <= ?", (owner, now))
+        [(count, size)] = conn.execute(_OWNER_USAGE, (owner,)).fetchall()
+        if count <= limits.max_records and size <= limits.max_bytes:
+            return 0  # the common case: two indexed reads, nothing deleted
+        cur = conn.execute(_OVER_BUDGET, (owner, key, key, limits.max_records, limits.max_bytes))
+        return cur.rowcount
+
+    def _keep_file_budget(self, conn: sqlite3.Connection, key: str, budget: int, now: float) -> int:
+        """While the file's used pages pass `budget`, delete expired rows, then the rows
+        closest to expiring, a batch at a time (freed pages are reused, not returned)."""
+        evicted = 0
+        if _used_bytes(conn) <= budget:
+            return 0
+        conn.execute("DELETE FROM continuations WHERE expires <= ?", (now,))
+        while _used_bytes(conn) > budget:
+            cur = conn.execute(
+                "DELETE FROM continuations WHERE key IN (SELECT key FROM continuations "
+                "WHERE key != ? ORDER BY expires, rowid LIMIT 32)",
+                (key,),
+            )
+            if cur.rowcount <= 0:
+                break  # only the new record is left
+            evicted += cur.rowcount
+        return evicted
 
     def _get(self, conn: sqlite3.Connection, key: str, flow: str | None) -> bytes | None:
         # One statement, one read snapshot: the record and its flow's generation together.
@@ -250,10 +336,25 @@ def _writing(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+def _used_bytes(conn: sqlite3.Connection) -> int:
+    """The bytes of the file's pages in use (its size less its free pages)."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size: int = conn.execute("PRAGMA page_size").fetchone()[0]
+    return (pages - free) * size
+
+
 def _schema_is_current(conn: sqlite3.Connection) -> bool:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(continuations)")}
     flows = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'")
-    return {"flow", "gen"} <= columns and flows.fetchone() is not None
+    index = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'continuations_expires'"
+    )
+    return (
+        {name for name, _ in _ADDED_COLUMNS} <= columns
+        and flows.fetchone() is not None
+        and index.fetchone() is not None
+    )
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -268,3 +369,5 @@ def _migrate(conn: sqlite3.Connection) -> None:
             if name not in columns:
                 conn.execute(f"ALTER TABLE continuations ADD COLUMN {name} {kind}")
         conn.execute(_FLOWS)
+        for sql in _INDEXES:
+            conn.execute(sql)
