@@ -72,8 +72,9 @@ def test_reload_serves_the_error_page_while_broken_and_the_app_after_the_fix(
     main.write_text(good.replace('(int (get form "n")))', '(int (get form "n"))'), encoding="utf-8")
     page = wait_for(server, "/add", lambda r: r.status_code == 500)
     assert "The app failed to load" in page.text
-    assert "main.tm:1:1" in page.text  # the unclosed `(defn ask-number`, with its line
-    assert "unclosed" in page.text
+    # at the `(defn ask-number` that is not closed, not at the next definition
+    assert "main.tm:1:1" in page.text
+    assert "(defroute at 8:1 would be read inside it" in page.text
     assert "(defn ask-number [label]" in page.text  # the source lines
     # every page answers so, a continuation URL too, and promptly (nothing hangs)
     resumed = server.post(made_before, data={"n": "2"})
