@@ -9,7 +9,7 @@ from typing import TextIO
 from .lang.errors import TurmericError
 from .lang.machine import ExitRequest, StepLimitExceeded
 from .lang.printer import pr_str
-from .lang.reader import read_all
+from .lang.reader import incomplete, read_all
 from .lang.runtime import Runtime
 
 HISTORY = os.path.expanduser("~/.tmweb_history")
@@ -19,12 +19,7 @@ MORE = "... "
 
 def _incomplete(text: str) -> bool:
     """True while the text so far ends inside an open list, vector, map or string."""
-    try:
-        read_all(text, "<repl>")
-    except TurmericError as e:
-        msg = e.message
-        return "before end of file" in msg or "expected a form after" in msg
-    return False
+    return incomplete(text)
 
 
 def _setup_history() -> None:
@@ -75,7 +70,7 @@ def repl(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
             out.write("\n")
             if buf.strip():
                 try:
-                    read_all(buf, "<repl>")
+                    read_all(buf, "<repl>", indentation=False)
                 except TurmericError as e:
                     print(e.format(), file=sys.stderr if stdout is None else out)
                     return 1
@@ -91,7 +86,7 @@ def repl(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
             continue
         text, buf = buf, ""
         try:
-            forms = read_all(text, "<repl>")
+            forms = read_all(text, "<repl>", indentation=False)
             for f in forms:
                 from .lang.runtime import ModuleCompiler
 

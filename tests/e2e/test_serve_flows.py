@@ -31,6 +31,13 @@ def charge(cart):
 register_python("flowtest.charge", charge)
 """
 
+def charger(tmp_path: Path) -> list[str]:
+    """The arguments that give a server `flowtest.charge`: `tmweb serve` checks that every
+    symbol of the app is defined before it starts (issue 13)."""
+    (tmp_path / "logs" / "flowcharger.py").write_text(CHARGER)
+    return ["--import", "flowcharger"]
+
+
 SRC = """
 (defn form-page [title url]
   (html [:h1 title] [:form {:method "post" :action url} [:input {:name "v"}] [:button "Next"]]))
@@ -195,7 +202,7 @@ def test_another_browser_cannot_use_a_payment_url(
     tmp_path: Path, serve: Callable[..., Server], store_args: list[str]  # noqa: F811
 ) -> None:
     # issue 11, finding 4: a second client with no cookie opened another user's payment URL
-    server = serve(write_app(tmp_path / "app", SRC), *store_args)
+    server = serve(write_app(tmp_path / "app", SRC), *charger(tmp_path), *store_args)
     cart = k_url(server.get("/shop").text)
     payment = server.post(cart, data={"v": "socks"}, follow_redirects=False).headers["location"]
     with httpx.Client(base_url=server.base, timeout=10) as stranger:
@@ -255,7 +262,7 @@ def test_a_huge_continuation_fails_fast_while_another_flow_completes(
         (send/suspend (fn [u] (html [:form {:method "post" :action u} (count big)])))
         (count big)))
     """
-    server = serve(write_app(tmp_path / "app", src), *store_args)
+    server = serve(write_app(tmp_path / "app", src), *charger(tmp_path), *store_args)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         huge = pool.submit(server.get, "/huge")
         # meanwhile another browser goes through a flow on the same single worker
@@ -273,7 +280,7 @@ def test_a_huge_continuation_fails_fast_while_another_flow_completes(
 def test_no_redirect_after_post_answers_the_next_page(
     tmp_path: Path, serve: Callable[..., Server]  # noqa: F811
 ) -> None:
-    server = serve(write_app(tmp_path / "app", SRC), "--no-redirect-after-post")
+    server = serve(write_app(tmp_path / "app", SRC), "--no-redirect-after-post", *charger(tmp_path))
     cart = k_url(server.get("/shop").text)
     r = server.post(cart, data={"v": "tea"}, follow_redirects=False)
     assert r.status_code == 200 and "Payment" in r.text

@@ -259,6 +259,68 @@ def test_reader_error_messages(src: str, words: str) -> None:
     assert words in info.value.message
 
 
+# -- where a missing bracket belongs (issue 13) -------------------------------------------
+
+MISSING_BRACKETS = [
+    # the innermost unclosed bracket, not the outer `(` at 1:1, with the file's last line
+    ("(defn f [x]\n  (let [y 1]\n    (+ x y)\n", 2, 3,
+     "unclosed '(': expected ')' before the end of the file at line 3"),
+    # a `)` missing inside `if`: line 3 is indented as if `(>` were closed
+    ("(defn f [x]\n  (if (> x 0\n      x\n      0))\n", 2, 7,
+     "this '(' is missing its ')': line 3 is indented as if it were closed "
+     "(the file ended at line 4 with the '(' at 1:1 unclosed)"),
+    # ... and the next definition is not read as a local one inside f
+    ("(defn f [x]\n  (if (> x 0\n      x\n      0))\n\n(defn g [] (f 1))\n", 2, 7,
+     "this '(' is missing its ')': line 3 is indented as if it were closed, and (defn at 6:1 would be read inside the "
+     "'(' at 1:1"),
+    ("(defn f [x]\n  (+ x 1)\n(def y 2)\n(defn g [] (f y))\n", 1, 1,
+     "this '(' is missing its ')': (def at 3:1 would be read inside it, as a local definition"),
+    # a vector at the left margin inside a def is data, not a missing bracket
+    ("(def table\n[[1 2]\n [3 4]]\n", 1, 1,
+     "this '(' is missing its ')': line 2 is indented as if it were closed "
+     "(the file ended at line 3 with it unclosed)"),
+    # mismatched brackets name both ends
+    ("(defn f [x]\n  (let [y (+ x 1]\n    y))\n", 2, 17,
+     "']' at 2:17 does not close the '(' opened at 2:11: expected ')' first"),
+    ("(defn f [x] x))\n", 1, 15,
+     "unexpected ')': no form is open (the one opened at 1:1 was closed at 1:14)"),
+]
+
+
+@pytest.mark.parametrize("src,line,col,message", MISSING_BRACKETS)
+def test_a_missing_bracket_is_reported_where_it_is_missing(
+    src: str, line: int, col: int, message: str
+) -> None:
+    with pytest.raises(TurmericError) as info:
+        read_all(src, "m.tm")
+    assert info.value.pos == Pos("m.tm", line, col)
+    assert info.value.message == f"m.tm:{line}:{col}: {message}"
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "(def table\n  [[1 2]\n   [3 4]])\n(defn f [] table)\n",
+        "(def rows\n[[1 2]\n [3 4]])\n",  # balanced: indentation is only a guess at errors
+        '(def s "a\n(defn not-code [])")\n',  # inside a string
+        "(defn f []\n  ;; (defn commented [])\n  1)\n",
+        "(defn f [x]\n  (def y (+ x 1))\n  y)\n",  # an indented local def is fine
+    ],
+)
+def test_well_formed_text_is_never_flagged(src: str) -> None:
+    assert read_all(src, "ok.tm")
+
+
+def test_typed_input_has_no_indentation_to_trust() -> None:
+    from tmweb.lang.reader import incomplete
+
+    assert read_all("(do\n(def a 1)\na)", "<repl>", indentation=False)
+    assert incomplete("(defn f [x]\n(+ x 1)")  # a REPL reads another line
+    assert incomplete('(str "abc')
+    assert not incomplete("(+ 1 2)")
+    assert not incomplete("(+ 1 2))")  # an error now, not more input
+
+
 def test_deep_nesting_does_not_overflow() -> None:
     depth = 50_000
     form = read_one("(" * depth + ")" * depth)

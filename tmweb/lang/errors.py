@@ -53,6 +53,11 @@ ERROR_TYPES: dict[str, StructType] = {
 }
 
 
+#: Starts the symbol of a trace entry that is a frame of a suspended continuation (the
+#: handler waiting for the page that failed to build), not of the running code.
+SUSPENDED_IN = "suspended in "
+
+
 class TurmericError(Exception):
     """A Turmeric value thrown and not (yet) caught.
 
@@ -87,7 +92,11 @@ class TurmericError(Exception):
         if self.pos is not None and not self.trace and not text.startswith(str(self.pos)):
             lines.append(f"  at {self.pos}")
         for symbol, pos in self.trace:
-            lines.append(f"  at {symbol} ({pos})" if pos else f"  at {symbol}")
+            if symbol.startswith(SUSPENDED_IN):  # "suspended at shop.tm:12:5 in ask-address"
+                name = symbol[len(SUSPENDED_IN):]
+                lines.append(f"  suspended at {pos} in {name}" if pos else f"  suspended in {name}")
+            else:
+                lines.append(f"  at {symbol} ({pos})" if pos else f"  at {symbol}")
         return "\n".join(lines)
 
 

@@ -88,7 +88,10 @@ PROMPT = _special("core/%prompt")
 TRY = _special("core/%try")
 TRY_WITH = _special("core/%try-with")
 HALT = _special("core/%halt")
-for _c in (PROMPT, TRY, TRY_WITH):
+#: Marks a call made for a suspended continuation (its BASE slot): an error's stack trace
+#: goes on with that continuation's frames. Never captured (see `_segment`).
+SUSPENDED = _special("core/%suspended")
+for _c in (PROMPT, TRY, TRY_WITH, SUSPENDED):
     _c.code.fn = _pass_fn
 HALT.code.fn = _halt_fn
 #: Special frame closures by symbol, so the serializer can rebuild them.
@@ -368,10 +371,14 @@ def _await_sync(aw: Awaitable[Any]) -> Any:
 
 
 def _segment(F: Frame, stop: Frame) -> list[Frame]:
+    """The frames from `F` up to `stop`, as a continuation keeps them. SUSPENDED marks only
+    pass values on and name frames for traces: they are left out, so a continuation never
+    holds (or serializes) another one for the sake of a trace."""
     out = []
     fr: Frame | None = F
     while fr is not None and fr is not stop:
-        out.append(fr)
+        if fr[CLO] is not SUSPENDED:
+            out.append(fr)
         fr = fr[PARENT]
     return out
 
@@ -418,6 +425,18 @@ def resume(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
         parent = new
     M.v = args[1] if len(args) == 2 else None
     return parent
+
+
+def with_suspended(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
+    """`(%with-suspended k f args...)`: call `(f args...)` for the continuation `k` (a page
+    built for a suspended handler). An error it raises has, after its own frames, k's
+    frames marked as suspended, so the trace names the user's code that suspended, not
+    only the library function that called `f`. With a `k` that is not a continuation, a
+    plain call."""
+    k, f, rest = args[0], args[1], tuple(args[2:])
+    if k.__class__ is not Continuation:
+        return M.call(F, f, rest)
+    return M.call([_pass_fn, 0, F, SUSPENDED, k], f, rest)
 
 
 def try_(M: Machine, F: Frame, args: tuple[Any, ...]) -> Frame:
@@ -509,25 +528,49 @@ def _py_pos(e: BaseException, F: Frame) -> Pos | None:
     return found
 
 
+def _linked(frames: tuple[Frame, ...]) -> Frame | None:
+    """A continuation's frames as a chain (copies, so the captured ones stay as they are)
+    ending at nothing, for `stack_trace` to walk."""
+    parent: Frame | None = None
+    for fr in reversed(frames):
+        new = fr[:]
+        new[PARENT] = parent
+        parent = new
+    return parent
+
+
 def stack_trace(F: Frame | None, pos: Pos | None) -> list[tuple[str, Pos | None]]:
-    """(symbol, position) for each Turmeric frame from `F` outwards."""
+    """(symbol, position) for each Turmeric frame from `F` outwards. The frames of a
+    suspended continuation (a SUSPENDED mark) follow those of the code that runs for it,
+    up to its delimiter: that code runs in the handler's place, the handler waits above."""
     out: list[tuple[str, Pos | None]] = []
+    suspended: list[tuple[str, Pos | None]] = []
+    skipped = 0
+
+    def add(entries: list[tuple[str, Pos | None]]) -> None:
+        nonlocal skipped
+        room = max(0, TRACE_LIMIT - len(out))
+        out.extend(entries[:room])
+        skipped += len(entries) - min(room, len(entries))
+
     fr = F
     first = True
-    skipped = 0
     while fr is not None:
         clo = fr[CLO]
         if clo is HALT:
             break
-        if clo not in (PROMPT, TRY, TRY_WITH):
+        if clo is SUSPENDED:
+            frames = stack_trace(_linked(fr[BASE].frames), None)
+            suspended = [(errors.SUSPENDED_IN + s, p) for s, p in frames] + suspended
+        elif clo is PROMPT:
+            add(suspended)
+            suspended = []
+        elif clo not in (TRY, TRY_WITH):
             code = clo.code
-            p = pos if first and pos is not None else code.callpos.get(fr[PC]) or code.pos
-            if len(out) < TRACE_LIMIT:
-                out.append((code.symbol, p))
-            else:
-                skipped += 1
+            add([(code.symbol, pos if first and pos is not None else code.callpos.get(fr[PC]) or code.pos)])
             first = False
         fr = fr[PARENT]
+    add(suspended)
     if skipped:
         out.append((f"... {skipped} more frames", None))
     return out

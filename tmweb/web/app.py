@@ -70,6 +70,8 @@ SENSITIVE_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"}
 #: The `resume` built-in: a resumed continuation runs as `(resume k data)` under a fresh
 #: delimiter, as any other call a request starts.
 RESUME = REGISTRY["resume"]
+#: Builds a step's page again: an error's trace goes on with the suspended handler's frames.
+WITH_SUSPENDED = REGISTRY["%with-suspended"]
 
 
 class App:
@@ -239,7 +241,7 @@ class App:
             k, make_page, method = value.vals
             if get and method == "POST":
                 # a reload, a new tab, a bookmark or a prefetch: show the step's page again
-                return await self.run(request, make_page, (request.url.path,), flow, start)
+                return await self.run(request, WITH_SUSPENDED, (k, make_page, request.url.path), flow, start)
             target, args = (RESUME, (k, data)) if k.__class__ is Continuation else (k, (data,))
         elif value.__class__ is Continuation:
             target, args = RESUME, (value, data)

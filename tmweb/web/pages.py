@@ -9,8 +9,15 @@ from ..lang.errors import TurmericError
 
 
 def _pages_dir() -> str:
-    """The top-level templates/ folder: in the wheel as package `tmweb.pages`, in a
-    source checkout next to the package."""
+    """The top-level templates/ folder: in a source checkout next to the package (first,
+    so a checkout's code never renders the pages of another checkout installed editable),
+    in the wheel as package `tmweb.pages`."""
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    local = os.path.join(checkout, "templates")
+    if os.path.isfile(os.path.join(checkout, "pyproject.toml")) and os.path.isfile(
+        os.path.join(local, "expired.html")
+    ):
+        return local
     try:
         from importlib.resources import files
 
@@ -20,7 +27,7 @@ def _pages_dir() -> str:
             return path
     except (ModuleNotFoundError, TypeError):
         pass
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "templates")
+    return local
 
 
 PAGES_DIR = _pages_dir()

@@ -11,17 +11,19 @@
   ;; the URL shows the page again)
   (cloneable-shift [k]
     (let [url (apply %step-url opts)]
-      (%save-step url k make-page (make-page url)))))
+      ;; an error building the page names the handler's frames too (suspended at ...)
+      (%save-step url k make-page (%with-suspended k make-page url)))))
 
 (defn %dispatch-page [k make-page opts]
   ;; the page of send/suspend/dispatch: each (embed/url handler) is a step that resumes k
   ;; with the handler's answer; a GET of one whose page posts a form to it shows a fresh
   ;; copy of the page (with new URLs for the same k)
   (let [made (ref [])
-        page (make-page (fn [handler]
-                          (let [url (apply %step-url opts)]
-                            (swap! made conj [url handler])
-                            url)))]
+        page (%with-suspended k make-page
+                              (fn [handler]
+                                (let [url (apply %step-url opts)]
+                                  (swap! made conj [url handler])
+                                  url)))]
     (for-each (fn [made-step]
                 (let [url (first made-step) handler (second made-step)]
                   (%save-step url

@@ -2,11 +2,16 @@
 
 Configuration travels to worker processes through TMWEB_* environment variables, so
 `--workers N` and `--reload` (which start fresh processes) see the same settings.
+
+Before it starts, serve runs the checks of `tmweb check` and compiles the app: a problem
+makes it exit 1 with every problem listed. With `--reload` (development) it starts anyway,
+and each worker that cannot load the app serves the error page instead (load_error.py).
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import logging
 import os
 import re
@@ -41,6 +46,20 @@ def log_config() -> dict[str, Any]:
 
 def app_from_env() -> Any:
     """The ASGI app for uvicorn's factory mode, configured from TMWEB_* variables."""
+    from ..lang.errors import TurmericError
+
+    if os.environ.get("TMWEB_RELOAD") == "1" and os.environ.get("TMWEB_DEBUG") == "1":
+        from .load_error import load_or_explain
+
+        return load_or_explain(os.environ["TMWEB_APP_DIR"], _app_from_env)
+    try:
+        return _app_from_env()
+    except TurmericError as e:  # changed since serve checked it: exit, as at the start
+        print(e.format(), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _app_from_env() -> Any:
     from .app import App
 
     return App(
@@ -90,6 +109,7 @@ def serve(
 
     from ..lang.errors import TurmericError
     from .app import App, resolve_secret_keys
+    from .checks import find_problems
     from .errors import TmwebError
 
     app_dir = os.path.abspath(app_dir)
@@ -113,18 +133,29 @@ def serve(
         value = (limits or {}).get(name)
         if value is not None:
             os.environ[var] = str(value)
+    os.environ["TMWEB_RELOAD"] = "1" if reload else "0"
     if store:
         os.environ["TMWEB_STORE"] = store
     if imports:
         os.environ["TMWEB_IMPORTS"] = ",".join(imports)
         sys.path.insert(0, os.getcwd())
         os.environ["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])
-    # compile the app once here, so mistakes are reported before the server starts
-    try:
-        App(app_dir, store=os.environ.get("TMWEB_STORE") or None, ttl=ttl, **limits_from_env())
-    except TurmericError as e:
-        print(e.format(), file=sys.stderr)
+        for module in imports:  # they register Python functions the checks must know
+            importlib.import_module(module)
+    # check and compile the app once here, so mistakes are reported before the server
+    # starts; in development with --reload the workers show them as a page instead
+    error_page = reload and os.environ["TMWEB_DEBUG"] == "1"
+    result = find_problems(app_dir)
+    if result.problems and not error_page:
+        print(result.report(), file=sys.stderr)
         return 1
+    try:
+        if not result.problems:
+            App(app_dir, store=os.environ.get("TMWEB_STORE") or None, ttl=ttl, **limits_from_env())
+    except TurmericError as e:
+        if not error_page:
+            print(e.format(), file=sys.stderr)
+            return 1
     except TmwebError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

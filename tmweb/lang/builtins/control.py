@@ -16,6 +16,7 @@ for _name, _fn, _lo, _hi in (
     ("cloneable-reset", machine.reset, 1, 1),
     ("resume", machine.resume, 1, 2),
     ("continue", machine.resume, 1, 2),
+    ("%with-suspended", machine.with_suspended, 2, None),
     ("%try", machine.try_, 2, 2),
     ("try-with", machine.try_with, 2, 2),
     ("throw", machine.throw, 1, 1),
