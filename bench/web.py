@@ -325,7 +325,8 @@ def memory_mode(args: argparse.Namespace, workdir: Path, redis_url: str) -> None
         f"({wall:.0f} s, {r.rate:,.0f} flows/s in the second part).\n\n"
         "| after flows | RSS MiB |\n|---:|---:|\n"
         f"| {args.memory_base:,} | {base / 2**20:.1f} |\n| {args.memory_flows:,} | {after / 2**20:.1f} |\n\n"
-        f"Growth: **{growth:+.1%}** (bar, issue 12: within 10% from 1,000 to 100,000 flows).\n"
+        f"Growth from {args.memory_base:,} to {args.memory_flows:,} flows: **{growth:+.1%}** "
+        "(bar, issue 12: within 10% from 1,000 to 100,000 flows).\n"
     )
     print(body)
     if not args.no_write:
