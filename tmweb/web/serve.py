@@ -15,6 +15,7 @@ import importlib
 import logging
 import os
 import re
+import socket
 import sys
 from typing import Any
 
@@ -42,6 +43,44 @@ def log_config() -> dict[str, Any]:
     cfg["handlers"]["access"].setdefault("filters", []).append("redact_tokens")
     cfg["loggers"]["tmweb"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return cfg
+
+
+def tcp_listener(sock: socket.socket) -> socket.socket:
+    """`sock`, a listening TCP socket, made to say it is TCP (`proto` 6), so that asyncio
+    turns Nagle's algorithm off (`TCP_NODELAY`) on the connections it accepts.
+
+    asyncio sets `TCP_NODELAY` only on a socket whose `proto` is `IPPROTO_TCP`, and an
+    accepted socket inherits `proto` from the listener. uvicorn before the fix of its issue
+    3149 binds the socket of `--workers N` (and `--reload`) with `proto` 0, so there every
+    response whose body is written after its headers waits for the client's delayed ACK:
+    about 40 ms per request (docs/decisions.md). One worker is not affected: asyncio makes
+    that listener itself, from `getaddrinfo`."""
+    if (
+        sock.family in (socket.AF_INET, socket.AF_INET6)
+        and sock.type == socket.SOCK_STREAM
+        and sock.proto != socket.IPPROTO_TCP
+    ):
+        inheritable = sock.get_inheritable()
+        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        sock.set_inheritable(inheritable)
+    return sock
+
+
+def _listen_with_nodelay() -> None:
+    """Make uvicorn's `Config.bind_socket` (the socket of several workers) go through
+    `tcp_listener`, whatever uvicorn version is installed. `uvicorn.run` builds its own
+    `Config`, so this is the one place to reach that socket."""
+    from uvicorn.config import Config
+
+    bind = Config.bind_socket
+    if getattr(bind, "tmweb_tcp_listener", False):
+        return
+
+    def bind_socket(self: Config) -> socket.socket:
+        return tcp_listener(bind(self))
+
+    bind_socket.tmweb_tcp_listener = True  # type: ignore[attr-defined]
+    Config.bind_socket = bind_socket  # type: ignore[method-assign]
 
 
 def app_from_env() -> Any:
@@ -159,6 +198,7 @@ def serve(
     except TmwebError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    _listen_with_nodelay()
     uvicorn.run(
         "tmweb.web.serve:app_from_env",
         factory=True,
