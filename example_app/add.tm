@@ -9,11 +9,10 @@
   (def form
     (forms.ask-until-valid
       (fn [k-url error form]
-        (render "add/ask.html" {:label label :action k-url :error error :value (forms.field form "n")}))
-      (fn [form]
-        (when (nil? (forms.parse-int (forms.field form "n")))
-          "Please enter a whole number, like 42."))))
-  (int (forms.field form "n")))
+        ;; a re-asked page shows what was typed, as it was typed
+        (render "add/ask.html" {:label label :action k-url :error error :value (forms.typed form "n")}))
+      (fn [form] (forms.int-problem (forms.field form "n")))))
+  (forms.parse-int (forms.field form "n")))
 
 (defroute GET "/add" [req]
   (def a (ask-number "First number"))

@@ -73,7 +73,7 @@
                  :items (map (fn [item]
                                (assoc item
                                       :field (qty-field item)
-                                      :value (forms.field form (qty-field item))
+                                      :value (forms.typed form (qty-field item))
                                       :unit (forms.money item.price)))
                              catalog)}))
       cart-problem))

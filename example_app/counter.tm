@@ -4,8 +4,8 @@
 ;; (handler query-data). The loop is ordinary code; every page is a snapshot of it, so
 ;; the back button shows an older count, and clicking from there carries on from that count.
 ;;
-;; (Context keys are single words: a template sees each key as a variable, and
-;; `inc-url` would not be a valid Jinja name.)
+;; (Context keys are single words, so each is a plain template variable; a dashed key such
+;; as :inc-url would be {{ inc_url }} in the template, since `-` is subtraction in Jinja.)
 
 (defroute GET "/counter" [req]
   (loop [n 0]

@@ -70,63 +70,36 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .inspect import describe
+    from .inspect import InspectError, describe, fetch_token, token_of
     from .lang.modules import default_roots
     from .lang.runtime import Runtime
 
     target = args.target
 
     def go() -> int:
-        if os.path.isfile(target):
-            with open(target, "rb") as f:
-                data = f.read()
-            root = args.root or os.path.dirname(os.path.abspath(target))
-        else:
-            root = args.root or os.getcwd()
-            data = _fetch_token(target, args.store, args.secret_key, root)
-            if data is None:
-                return EXIT_ERROR
-        if os.path.isfile(target):
-            rt = Runtime(roots=default_roots(root))
-        else:  # a web continuation: its code was compiled with the web functions
-            from .web.app import App
+        try:
+            if os.path.isfile(target):
+                with open(target, "rb") as f:
+                    data = f.read()
+                rt = Runtime(roots=default_roots(args.root or os.path.dirname(os.path.abspath(target))))
+            else:
+                root = args.root or os.getcwd()
+                data = fetch_token(token_of(target), root, args.store, args.secret_key)
+                # a web continuation: its code was compiled with the web functions
+                from .web.app import App
+                from .web.errors import TmwebError
 
-            rt = App(root, store=args.store, secret_key=args.secret_key).rt
+                try:
+                    rt = App(root, store=args.store, secret_key=args.secret_key).rt
+                except TmwebError as e:
+                    raise InspectError(str(e)) from None
+        except InspectError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_ERROR
         print(describe(data, rt))
         return 0
 
     return _guard(go)
-
-
-def _fetch_token(token: str, store_url: str | None, secret_key: str | None, app_dir: str) -> bytes | None:
-    """The stored continuation behind a token (read without using up a one-shot)."""
-    import asyncio
-
-    from .web.app import resolve_secret_keys
-    from .web.continuations import Continuations
-    from .web.errors import ContinuationExpired, ContinuationInvalid, TmwebError
-    from .web.stores import open_store
-    from .web.tokens import Tokens
-
-    async def fetch(continuations: Continuations) -> bytes:
-        try:  # a bad or expired token never reaches the store
-            return await continuations.peek(token)
-        finally:
-            await continuations.store.close()
-
-    try:
-        tokens = Tokens(resolve_secret_keys(secret_key, app_dir))
-        continuations = Continuations(open_store(store_url or os.environ.get("TMWEB_STORE"), app_dir), tokens)
-        return asyncio.run(fetch(continuations))
-    except ContinuationInvalid:
-        print(f"error: {token[:12]}... is neither a file nor a token signed with this app's key "
-              "(pass --secret-key or run from the app folder)", file=sys.stderr)
-    except ContinuationExpired as e:
-        detail = f" ({e.__cause__})" if e.__cause__ is not None else ""
-        print(f"error: {e}{detail}", file=sys.stderr)
-    except TmwebError as e:
-        print(f"error: {e}", file=sys.stderr)
-    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -215,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir", help="an app or source folder")
     c.set_defaults(fn=cmd_check)
 
-    i = sub.add_parser("inspect", help="show a serialized continuation or value (a file, or a token)")
-    i.add_argument("target", help="a file written with (write-file path (serialize v)), or a continuation token")
-    i.add_argument("--root", help="folder of the modules whose code it holds (default: the file's folder, or the current folder for a token)")
+    i = sub.add_parser("inspect", help="show a serialized continuation or value (a file, a token or a continuation URL)")
+    i.add_argument("target", help="a file written with (write-file path (serialize v)), a continuation token, or its whole URL (http://host/k/TOKEN)")
+    i.add_argument("--root", metavar="APP_DIR", help="the app folder (its modules, key and store) or, for a file, the folder of the modules whose code it holds (default: the file's folder, or the current folder for a token)")
     i.add_argument("--store", default=None, help="the store of a token: redis://... or sqlite:///... (default: TMWEB_STORE or the app's SQLite file)")
     i.add_argument("--secret-key", default=None, help="the key the token was signed with (default: TMWEB_SECRET_KEY or the app's dev key)")
     i.set_defaults(fn=cmd_inspect)

@@ -1,8 +1,16 @@
-"""`tmweb inspect FILE`: show what a serialized value holds without running it."""
+"""`tmweb inspect FILE|TOKEN|URL`: show what a serialized value holds without running it.
+
+A target is a file written with `(serialize v)`, or a web continuation: its token or its
+whole URL (`http://127.0.0.1:8000/k/TOKEN`, `/shop/k/TOKEN?x=1`), read from the app's store
+with the app's key, from any folder when `--root APP_DIR` names the app.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .lang import serial
 from .lang.code import PC, Continuation, frame_code, frame_slots
@@ -10,6 +18,98 @@ from .lang.errors import TurmericError
 from .lang.printer import pr_str
 
 SHORT = 60
+
+#: The characters of a token (itsdangerous' URL-safe signed strings).
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")
+#: The token in a continuation URL's path: `.../k/TOKEN`, maybe with a trailing slash.
+_K_PATH = re.compile(r"(?:^|/)k/([^/]+)/?$")
+
+
+class InspectError(Exception):
+    """A target `tmweb inspect` cannot read; the message says why and what to pass."""
+
+
+def token_of(target: str) -> str:
+    """The token in `target`: a continuation URL (absolute, or a path with any mount prefix
+    and query) or a bare token. Raises `InspectError` naming what is wrong."""
+    text = target.strip()
+    if not text:
+        raise InspectError("nothing to inspect: give a file, a continuation token or its URL")
+    if "/" in text or "://" in text:
+        path = urlsplit(text).path
+        m = _K_PATH.search(path)
+        if m is None:
+            raise InspectError(
+                f"{_clip(text)} is neither a file nor a continuation URL: the path of a "
+                "continuation URL ends in /k/TOKEN (like http://127.0.0.1:8000/k/.eJw...)"
+            )
+        text = unquote(m.group(1))
+    if not _TOKEN.fullmatch(text):
+        raise InspectError(
+            f"{_clip(text)} is not a continuation token: a token holds only letters, digits "
+            "and the characters . - _ (copy it from the address bar, or pass the whole URL)"
+        )
+    return text
+
+
+def _clip(s: str, width: int = 40) -> str:
+    return s if len(s) <= width else s[: width - 3] + "..."
+
+
+def fetch_token(token: str, root: str, store_url: str | None, secret_key: str | None) -> bytes:
+    """The stored continuation behind `token`, read without using up a one-shot, from the
+    store of the app in `root` with its key. Raises `InspectError`. Nothing is created:
+    without a key given, the app's development key must exist."""
+    import asyncio
+
+    from .web.app import resolve_secret_keys
+    from .web.continuations import Continuations
+    from .web.errors import ContinuationExpired, TmwebError
+    from .web.stores import open_store
+    from .web.tokens import TokenExpired, TokenInvalid, Tokens
+
+    if not os.path.isdir(root):
+        raise InspectError(f"--root {root}: no such folder (give the folder `tmweb serve` serves)")
+    dev_key = os.path.join(root, ".tmweb", "secret_key")
+    given = secret_key or os.environ.get("TMWEB_SECRET_KEY")
+    where = "--secret-key" if secret_key else "TMWEB_SECRET_KEY" if given else dev_key
+    if not given and not os.path.isfile(dev_key):
+        raise InspectError(
+            f"no key to check the token with: {os.path.abspath(root)} is not an app folder "
+            f"that has served (it has no .tmweb/secret_key). Pass --root APP_DIR, the folder "
+            "`tmweb serve` serves, or --secret-key KEY (or set TMWEB_SECRET_KEY)"
+        )
+    store_url = store_url or os.environ.get("TMWEB_STORE")
+    try:
+        tokens = Tokens(resolve_secret_keys(secret_key, root))
+        record = tokens.check(token)  # a bad or expired token never reaches the store
+        if not store_url and not os.path.isfile(os.path.join(root, ".tmweb", "continuations.sqlite3")):
+            raise InspectError(
+                f"no store to read: {os.path.abspath(root)} has no .tmweb/continuations.sqlite3. "
+                "Pass --root APP_DIR or the server's --store URL (or set TMWEB_STORE)"
+            )
+        continuations = Continuations(open_store(store_url, root), tokens)
+
+        async def fetch() -> bytes:
+            try:
+                return await continuations.peek(record)
+            finally:
+                await continuations.store.close()
+
+        return asyncio.run(fetch())
+    except TokenInvalid:
+        raise InspectError(
+            f"{_clip(token, 16)} is neither a file nor a token signed with this app's key (from "
+            f"{where}): it was changed or cut short, or the server uses another key. Pass the server's "
+            "--secret-key, or --root APP_DIR for its development key"
+        ) from None
+    except TokenExpired:
+        raise InspectError("the token has expired (older than the app's --ttl)") from None
+    except ContinuationExpired as e:
+        detail = f" ({e.__cause__})" if e.__cause__ is not None else ""
+        raise InspectError(f"{e}{detail}") from None
+    except TmwebError as e:
+        raise InspectError(str(e)) from None
 
 
 def short(v: Any, width: int = SHORT) -> str:

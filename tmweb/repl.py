@@ -4,17 +4,60 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
-from .lang.errors import TurmericError
+from .lang.errors import UNBOUND_SYMBOL, TurmericError
 from .lang.machine import ExitRequest, StepLimitExceeded
 from .lang.printer import pr_str
 from .lang.reader import incomplete, read_all
 from .lang.runtime import Runtime
+from .lang.values import Symbol, TList
 
 HISTORY = os.path.expanduser("~/.tmweb_history")
 PROMPT = "tm> "
 MORE = "... "
+
+#: The web functions that need a running request. The REPL is plain Turmeric: it has none
+#: of tmweb's web functions, and says where they work instead of just "unbound symbol".
+REQUEST_FUNCTIONS = frozenset({
+    "send/suspend", "send/suspend/dispatch", "send/forward", "send/finish", "send/back",
+    "redirect/get", "current-request", "save-continuation", "load-continuation",
+    "expire-flow", "continuation-url",
+})
+#: The other functions (and error structs) an app's modules have.
+APP_FUNCTIONS = frozenset({
+    "render", "html", "raw", "json", "redirect", "response", "response?", "url-for",
+    "path-param", "query-param", "form-data", "parse-form-data", "request-method",
+    "request-path", "header", "cookie", "continuation-expired", "continuation-too-large",
+})
+
+
+def web_hint(e: TurmericError, form: Any = None) -> str | None:
+    """A line that says where a web function works, when `e` is the REPL not knowing one
+    (or `form` is a `defroute`); None for any other error."""
+    v = e.value
+    if getattr(v, "type", None) is not UNBOUND_SYMBOL:
+        return None
+    name = str(v.vals[0])
+    if form.__class__ is TList and len(form) and form.head == Symbol("defroute"):
+        name = "defroute"
+    if name in REQUEST_FUNCTIONS:
+        return (
+            f"hint: {name} works inside a request handler: define a route with defroute in "
+            "a .tm file of an app folder and serve the app with `tmweb serve APP_DIR`; the "
+            "REPL runs no request, so it has none of the send/... functions"
+        )
+    if name == "defroute":
+        return (
+            "hint: defroute defines a route of a tmweb app: put it in a .tm file of an app "
+            "folder and serve the app with `tmweb serve APP_DIR` (the REPL is plain Turmeric)"
+        )
+    if name in APP_FUNCTIONS:
+        return (
+            f"hint: {name} is one of tmweb's web functions: it works in the modules of an app "
+            "folder served with `tmweb serve APP_DIR` (the REPL is plain Turmeric)"
+        )
+    return None
 
 
 def _incomplete(text: str) -> bool:
@@ -85,6 +128,7 @@ def repl(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
                 buf = ""
             continue
         text, buf = buf, ""
+        f: Any = None
         try:
             forms = read_all(text, "<repl>", indentation=False)
             for f in forms:
@@ -95,6 +139,9 @@ def repl(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
         except TurmericError as e:
             sys.stdout.flush()
             print(e.format(), file=sys.stderr if stdout is None else out)
+            hint = web_hint(e, f)
+            if hint:
+                print(hint, file=sys.stderr if stdout is None else out)
         except StepLimitExceeded as e:
             print(f"error: {e}", file=sys.stderr if stdout is None else out)
         except ExitRequest as e:

@@ -8,6 +8,13 @@
   (let [v (get form name)]
     (if (string? v) (trim v) "")))
 
+(defn typed
+  "The text of form field `name` exactly as the user typed it, or \"\" when it is missing:
+  what a re-asked page shows back in the field."
+  [form name]
+  (let [v (get form name)]
+    (if (string? v) v "")))
+
 (defn blank?
   "Whether `s` is nil or only whitespace."
   [s]
@@ -21,9 +28,24 @@
        (every? (fn [c] (includes? "0123456789" c)) (split s ""))))
 
 (defn parse-int
-  "The integer in string `s`, or nil when it is not one."
+  "The integer written in `s`: the ASCII digits 0-9 with an optional + or - in front, and
+  nothing else; nil otherwise. Stricter than the built-in `int`, which parses what
+  Python's int does: \"1_000\", other scripts' digits such as \"١٢\", spaces around it.
+  (`field` has already trimmed the spaces a form field may keep around it.)"
   [s]
-  (try (int s) (catch [e] nil)))
+  (when (string? s)
+    (let [unsigned (if (or (starts-with? s "-") (starts-with? s "+")) (subs s 1) s)]
+      (when (digits? unsigned)
+        (try (int s) (catch [e] nil))))))
+
+(defn int-problem
+  "Why `s` is not a whole number that parse-int accepts, as a message for the user; nil
+  when it is one."
+  [s]
+  (cond
+    (blank? s) "Please enter a whole number, like 42."
+    (nil? (parse-int s)) "Please enter a whole number, like 42, with the digits 0-9 only (and a + or - in front if you need one)."
+    :else nil))
 
 (defn ask-until-valid
   "Show a page and return the submitted form once `validate` accepts it.

@@ -211,6 +211,10 @@ def test_each_demo_starts_with_a_page_pointing_at_a_continuation(
 # -- add two numbers -----------------------------------------------------------------------
 
 
+ASK_BLANK = "Please enter a whole number, like 42."
+ASK_DIGITS = "Please enter a whole number, like 42, with the digits 0-9 only (and a + or - in front if you need one)."
+
+
 def post_number(client: TestClient, form: Form, n: str) -> httpx.Response:
     r = client.post(form.action, data={"n": n})
     assert r.status_code == 200, r.text
@@ -243,7 +247,7 @@ def test_add_re_asks_with_the_error_and_keeps_the_input(client: TestClient, bad:
     first = client.get("/add")
     again = post_number(client, the_form(first), bad)
     assert "First number" in again.text
-    assert error_of(again) == "Please enter a whole number, like 42."
+    assert error_of(again) == (ASK_BLANK if bad == "" else ASK_DIGITS)
     form = the_form(again)
     assert form.fields == {"n": bad.strip()}
     assert form.action != the_form(first).action  # each re-ask is a new continuation
@@ -253,7 +257,7 @@ def test_add_re_asks_with_the_error_and_keeps_the_input(client: TestClient, bad:
     # a bad second number re-asks the second question, keeping the first answer
     again2 = post_number(client, the_form(second), "x")
     assert "Second number" in again2.text
-    assert error_of(again2) == "Please enter a whole number, like 42."
+    assert error_of(again2) == ASK_DIGITS
     assert sum_line(post_number(client, the_form(again2), "5")) == "10 + 5 = <strong>15</strong>"
 
 
@@ -680,7 +684,7 @@ def test_mounted_the_add_flow_works_and_every_url_carries_the_prefix(shop: TestC
     second = post_number(shop, the_form(first), "3")
     pages.append(second)
     bad = post_number(shop, the_form(second), "x")
-    assert error_of(bad) == "Please enter a whole number, like 42."
+    assert error_of(bad) == ASK_DIGITS
     pages.append(bad)
     done = post_number(shop, the_form(bad), "4")
     pages.append(done)

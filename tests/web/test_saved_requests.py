@@ -65,7 +65,7 @@ def test_cookies_and_credentials_of_a_saved_request_are_read_from_the_current_on
 
 def test_current_request_outside_a_request_is_an_error(tmp_path: Path) -> None:
     app = make_app(tmp_path, SRC)
-    with pytest.raises(Exception, match="only a request handler has a current request"):
+    with pytest.raises(Exception, match="current-request works inside a request handler"):
         app.rt.exec_text("(current-request)", app.rt.core, "<test>")
 
 

@@ -18,6 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from jinja2 import (
@@ -29,6 +30,7 @@ from jinja2 import (
     select_autoescape,
 )
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -341,12 +343,43 @@ class App:
             StepLimitExceeded: self._busy,
             TurmericError: self._handler_error,
             ClientDisconnect: _no_answer,
+            HTTPException: self._http_error,
+            Exception: self._internal_error,
         }
 
-    def page(self, request: Request, name: str, status: int, **ctx: Any) -> Response:
-        ctx.setdefault("start_url", (request.scope.get("root_path", "") or "") + "/")
-        body = self.jinja.get_template("tmweb/" + name).render(status=status, **ctx)
-        return HTMLResponse(body, status_code=status)
+    def page(
+        self, request: Request, name: str, status: int, headers: dict[str, str] | None = None, **ctx: Any
+    ) -> Response:
+        """tmweb's page `name`, in the app's layout when it has one (see pages.py)."""
+        root = request.scope.get("root_path", "") or ""
+        ctx.setdefault("start_url", root + "/")
+        body = pages.render(self.jinja, name, root, {"status": status, **ctx})
+        return HTMLResponse(body, status_code=status, headers=headers)
+
+    async def _http_error(self, request: Request, e: Exception) -> Response:
+        """Starlette's own answers (no route, wrong method, a malformed form body) as
+        tmweb pages, keeping their headers (a 405's `Allow`)."""
+        assert isinstance(e, HTTPException)
+        headers = dict(e.headers or {})
+        path = request.url.path
+        if e.status_code == 404:
+            return self.page(request, "not_found.html", 404, headers, path=path)
+        if e.status_code == 405:
+            # Starlette lists a route's methods in set order: name them in a stable one
+            allowed = sorted(m.strip() for m in headers.get("Allow", "").split(",") if m.strip())
+            headers["Allow"] = ", ".join(allowed)
+            return self.page(request, "not_allowed.html", 405, headers, path=path,
+                             method=request.method, allowed=allowed)
+        try:
+            phrase = HTTPStatus(e.status_code).phrase
+        except ValueError:  # a status Python does not name
+            phrase = "Error"
+        return self.page(request, "http_error.html", e.status_code, headers, phrase=phrase)
+
+    async def _internal_error(self, request: Request, e: Exception) -> Response:
+        """A bug in tmweb (not the app's code): the plain 500 page; the traceback goes to the
+        server's log, never to the browser."""
+        return self.page(request, "error.html", 500)
 
     async def _bad_token(self, request: Request, e: Exception) -> Response:
         return self.page(request, "bad_token.html", 400)

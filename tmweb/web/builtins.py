@@ -138,12 +138,21 @@ def _current() -> TMap | None:
     return ctx.request if ctx is not None else None
 
 
+def outside_request(fname: str) -> str:
+    """What to say when `fname`, a function of a running request, is called without one."""
+    return (
+        f"{fname} works inside a request handler: call it in the body of a route defined "
+        "with defroute (or in a function that body calls), in an app served with "
+        "`tmweb serve APP_DIR`; no request is running here"
+    )
+
+
 def current_request() -> TMap:
     """`(current-request)`: the request that started or resumed the running handler, with
     its cookies and every header. Kept in a variable across a suspension, it is stored."""
     req = _current()
     if req is None:
-        raise user_error("current-request: only a request handler has a current request")
+        raise user_error(outside_request("current-request"))
     return req
 
 
@@ -369,6 +378,8 @@ class WebBuiltins:
     def step_url(self, *opts: Any) -> str:
         """`(%step-url opts...)`: the URL of the step `send/suspend` is making, reserved
         (signed) but with nothing stored: the page is built with it first."""
+        if CURRENT.get(None) is None:  # as a module loads: no request, no page to answer
+            raise user_error(outside_request("send/suspend"))
         token, pending = self._reserve("send/suspend", opts)
         url = continuation_url(token)
         ctx = pending[0]
