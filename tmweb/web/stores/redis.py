@@ -55,13 +55,15 @@ DEFAULT_PREFIX = "tmweb:"
 
 # KEYS: the flow's generation, the record. ARGV: data, ttl in seconds.
 _PUT = """
+local ttl = tonumber(ARGV[2])
 local gen = redis.call('GET', KEYS[1])
 if not gen then
   local now = redis.call('TIME')
   gen = now[1] .. string.format('%06d', tonumber(now[2]))
-  redis.call('SET', KEYS[1], gen)
+  -- with its TTL at once: a write refused later in the script (maxmemory) leaves no
+  -- counter that never expires
+  redis.call('SET', KEYS[1], gen, 'PX', ttl * 1000)
 end
-local ttl = tonumber(ARGV[2])
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'gen', gen, 'data', ARGV[1])
 redis.call('EXPIRE', KEYS[2], ttl)
