@@ -1,7 +1,7 @@
 """A Redis store with a memory cap (issue 11, budgets): without an eviction policy, a full
 Redis refuses writes, and the app answers each with its 503 page, never a crash, until
-memory frees up (keys expire by their TTL). With the documented policy, `volatile-ttl`
-(or `allkeys-lru` on a Redis of its own), Redis evicts the continuations closest to expiring:
+memory frees up (keys expire by their TTL). With the documented policy, `volatile-ttl`,
+Redis evicts the continuations closest to expiring:
 every request is served, every key tmweb wrote still has a TTL, and the newest step resumes.
 
 The app runs inside one `with TestClient(...)`, so on one event loop with one connection
@@ -85,7 +85,7 @@ def test_a_full_redis_without_eviction_is_503_not_a_crash(
     assert set(statuses) <= {200, 503}
 
 
-@pytest.mark.parametrize("policy", ["volatile-ttl", "allkeys-lru"])
+@pytest.mark.parametrize("policy", ["volatile-ttl"])
 def test_a_capped_redis_with_the_documented_policy_keeps_serving(
     tmp_path: Path, redis_server: object, policy: str
 ) -> None:

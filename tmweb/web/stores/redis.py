@@ -22,8 +22,7 @@ expiry, adds the new one and pops the entries closest to expiring while the budg
 exceeded, and the store then unlinks the records popped. The bookkeeping does not see a
 one-shot record taken before its expiry: it counts until it would have expired (so an
 owner may hold fewer live records than the limit, never more). Every key tmweb writes has a
-TTL, so `maxmemory-policy volatile-ttl` (or `allkeys-lru` on a Redis of its own) evicts
-only continuations and their bookkeeping.
+TTL, so `maxmemory-policy volatile-ttl` evicts only continuations and their bookkeeping.
 
 Short socket timeouts make a dead Redis fail fast (503) instead of hanging requests; the
 connection pool reconnects by itself once Redis is back. A redis-py asyncio client belongs
