@@ -153,3 +153,15 @@ async def test_sqlite_file_budget_evicts_whoever_expires_first(tmp_path: Path) -
 def test_a_sqlite_budget_under_one_mib_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="under 1 MiB"):
         SQLiteStore(str(tmp_path / "s.sqlite3"), max_bytes=1000)
+
+
+async def test_an_eviction_makes_room_for_a_sixteenth_of_the_budget(store: Store) -> None:
+    # so that a session at its limit does not pay for an eviction on every save
+    limits = OwnerLimits(max_records=32, max_bytes=1 << 20)
+    assert (limits.low_records, limits.low_bytes) == (30, (1 << 20) - (1 << 16))
+    keys = [f"k{i}" for i in range(36)]
+    evicted = [await store.put(k, b"x", 60 + i, False, flow="f", owner=A, limits=limits)
+               for i, k in enumerate(keys)]  # fmt: skip
+    assert evicted[:32] == [0] * 32
+    assert evicted[32:] == [3, 0, 0, 3]  # 33 > 32: down to 30; 31, 32 fit; 33 again
+    assert await live(store, keys) == keys[6:]

@@ -24,8 +24,10 @@ def check_flow(flow: str | None) -> None:
 class OwnerLimits:
     """How much one owner (a browser session) may keep in a store: at most `max_records`
     live records and `max_bytes` bytes of them. A put over either evicts the owner's
-    records closest to expiring (with one TTL for all, the oldest) until both hold; the
-    record just put is kept."""
+    records closest to expiring (with one TTL for all, the oldest) until both are back
+    under 15/16 of the budget (`low_records`, `low_bytes`), so a session at its limit pays
+    for an eviction once per sixteenth of its budget rather than on every save; the record
+    just put is kept."""
 
     max_records: int = 500
     max_bytes: int = 8 << 20
@@ -36,6 +38,16 @@ class OwnerLimits:
                 f"a session budget needs at least 1 record and 1 byte, not "
                 f"{self.max_records} records and {self.max_bytes} bytes"
             )
+
+    @property
+    def low_records(self) -> int:
+        """How many records an eviction leaves at most."""
+        return self.max_records - self.max_records // 16
+
+    @property
+    def low_bytes(self) -> int:
+        """How many bytes an eviction leaves at most."""
+        return self.max_bytes - self.max_bytes // 16
 
 
 def check_owner(owner: str | None) -> None:

@@ -33,6 +33,7 @@ on another loop (a test client that runs each request on its own loop, say).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -43,7 +44,6 @@ import redis.exceptions
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
 
 from ..errors import ConfigError, StoreUnavailable
 from .checks import OwnerLimits, check_flow, check_owner, check_ttl
@@ -91,7 +91,8 @@ return record[2]
 """
 
 # KEYS: the owner's set of record keys by expiry, their sizes, their total.
-# ARGV: the record's key, its size, ttl in ms, the owner's limits: records, bytes.
+# ARGV: the record's key, its size, ttl in ms, the owner's limits: records, bytes, and
+# what an eviction leaves at most: records, bytes.
 # Returns the record keys evicted (the caller deletes them: they live in other hash slots).
 # Each key gets its TTL right after the write that may create it, so that a write refused
 # halfway (maxmemory) leaves nothing that never expires.
@@ -117,8 +118,12 @@ redis.call('HSET', sizes, ARGV[1], ARGV[2])
 keep(sizes)
 bytes = bytes + tonumber(ARGV[2])
 local max_n, max_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local low_n, low_bytes = max_n, max_bytes
+if redis.call('ZCARD', own) > max_n or bytes > max_bytes then
+  low_n, low_bytes = tonumber(ARGV[6]), tonumber(ARGV[7])
+end
 local evicted = {}
-while redis.call('ZCARD', own) > max_n or bytes > max_bytes do
+while redis.call('ZCARD', own) > low_n or bytes > low_bytes do
   local first = redis.call('ZRANGE', own, 0, 1)
   local victim = first[1]
   if victim == ARGV[1] then victim = first[2] end
@@ -165,7 +170,6 @@ class RedisStore:
             raise ConfigError(f"bad Redis store URL {self.url!r}: {e}") from e
         self._client: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._scripts: dict[str, AsyncScript] = {}
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
@@ -187,31 +191,28 @@ class RedisStore:
         check_owner(owner)
         record = self._record_key(key, flow)
         if owner is None or limits is None:
-            await self._run(lambda r: self._put_record(r, record, data, ttl, flow))
+            call = self._put_call(record, data, ttl, flow)
+            await self._run(lambda r: _pipeline(r, [call]))
             return 0
 
-        async def put_and_count(r: aioredis.Redis) -> list[Any]:
-            # one round trip: the record, then its owner's bookkeeping
-            pipe = r.pipeline(transaction=False)
-            await self._put_record(pipe, record, data, ttl, flow)  # queues it
-            own = f"{self.prefix}{{s:{owner}}}:"
-            await self._script_on(pipe, _OWN, [own + "own", own + "sizes", own + "bytes"],
-                            [record, len(data), int(ttl) * 1000, limits.max_records, limits.max_bytes])  # fmt: skip
-            result: list[Any] = await pipe.execute()
-            return result
-
-        _, evicted = await self._run(put_and_count)
+        own = f"{self.prefix}{{s:{owner}}}:"
+        calls = [
+            self._put_call(record, data, ttl, flow),
+            _script_call(_OWN, [own + "own", own + "sizes", own + "bytes"],
+                         [record, len(data), int(ttl) * 1000, limits.max_records, limits.max_bytes,
+                          limits.low_records, limits.low_bytes]),
+        ]  # fmt: skip
+        # one round trip: the record, then its owner's bookkeeping
+        _, evicted = await self._run(lambda r: _pipeline(r, calls))
         if evicted:
             await self._run(lambda r: r.unlink(*evicted))
         return len(evicted)
 
-    def _put_record(
-        self, r: aioredis.Redis | Any, record: str, data: bytes, ttl: int, flow: str | None
-    ) -> Awaitable[Any]:
-        """The command that stores one record (on a client or into a pipeline)."""
+    def _put_call(self, record: str, data: bytes, ttl: int, flow: str | None) -> tuple[Any, ...]:
+        """The command that stores one record."""
         if flow is None:
-            return r.set(record, data, ex=int(ttl))  # type: ignore[no-any-return]
-        return self._script_on(r, _PUT, [self._gen_key(flow), record], [data, int(ttl)])
+            return ("SET", record, data, "EX", int(ttl))
+        return _script_call(_PUT, [self._gen_key(flow), record], [data, int(ttl)])
 
     async def get(self, key: str, once: bool, flow: str | None = None) -> bytes | None:
         check_flow(flow)
@@ -254,15 +255,8 @@ class RedisStore:
 
     async def _script(self, source: str, keys: list[str], args: list[object]) -> Any:
         """Run a Lua script by EVALSHA (loading it first if Redis does not know it)."""
-        return await self._run(lambda r: self._script_on(r, source, keys, args))
-
-    def _script_on(self, r: Any, source: str, keys: list[str], args: list[object]) -> Any:
-        """A script call on a client or into a pipeline (which loads missing scripts
-        itself before it runs)."""
-        script = self._scripts.get(source)
-        if script is None:
-            script = self._scripts[source] = self._redis().register_script(source)
-        return script(keys=keys, args=args, client=r)
+        call = _script_call(source, keys, args)
+        return (await self._run(lambda r: _pipeline(r, [call])))[0]
 
     def _redis(self) -> aioredis.Redis:
         loop = asyncio.get_running_loop()
@@ -270,7 +264,9 @@ class RedisStore:
             self._client = aioredis.from_url(
                 self._redis_url,
                 socket_connect_timeout=self.socket_connect_timeout,
-                socket_timeout=self.socket_timeout,
+                # no per-command timeout: `_run` bounds each whole operation instead (one
+                # timer, not a wait_for per send and per read)
+                socket_timeout=None,
                 # One immediate retry on a broken connection (a pooled socket that died
                 # with a Redis restart); none on timeouts, so a hung Redis fails in 5 s.
                 retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
@@ -280,12 +276,46 @@ class RedisStore:
 
     async def _run(self, command: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
         try:
-            return await command(self._redis())
+            async with asyncio.timeout(self.socket_timeout):
+                return await command(self._redis())
+        except TimeoutError as e:  # a cancelled read: redis-py drops that connection
+            raise StoreUnavailable(
+                f"Redis at {self.url} did not answer within {self.socket_timeout:g} s"
+            ) from e
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {_reason(e)}") from e
         except redis.exceptions.RedisError as e:
             # OOM, MISCONF (disk full), READONLY replica, protocol errors...
             raise StoreUnavailable(f"Redis at {self.url} failed: {e}") from e
+
+
+#: SHA1 of each script, as EVALSHA names it.
+_SHA: dict[str, str] = {
+    src: hashlib.sha1(src.encode("utf-8")).hexdigest() for src in (_PUT, _GET, _OWN, _EXPIRE_FLOW)
+}
+
+
+def _script_call(source: str, keys: list[str], args: list[object]) -> tuple[Any, ...]:
+    return ("EVALSHA", _SHA[source], len(keys), *keys, *args)
+
+
+async def _pipeline(r: aioredis.Redis, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Send `calls` in one round trip and return their replies. A script Redis does not
+    know (a restart, SCRIPT FLUSH) is loaded and that call alone run again: redis-py's own
+    script objects would ask SCRIPT EXISTS before every pipeline, a round trip per request."""
+    pipe = r.pipeline(transaction=False)
+    for call in calls:
+        pipe.execute_command(*call)
+    results: list[Any] = await pipe.execute(raise_on_error=False)
+    for i, result in enumerate(results):
+        if isinstance(result, redis.exceptions.NoScriptError):
+            sha = calls[i][1]
+            source = next(src for src, h in _SHA.items() if h == sha)
+            await r.script_load(source)
+            results[i] = await r.execute_command(*calls[i])
+        elif isinstance(result, Exception):
+            raise result
+    return results
 
 
 def _reason(e: BaseException) -> str:

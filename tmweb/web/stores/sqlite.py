@@ -215,12 +215,13 @@ class SQLiteStore:
     def _keep_owner_budget(
         self, conn: sqlite3.Connection, key: str, owner: str, limits: OwnerLimits, now: float
     ) -> int:
-        """Delete the owner's expired records, then those beyond its budget."""
+        """Delete the owner's expired records, then, if it is over its budget, those beyond
+        15/16 of it (see `OwnerLimits`)."""
         conn.execute("DELETE FROM continuations WHERE owner = ? AND expires <= ?", (owner, now))
         [(count, size)] = conn.execute(_OWNER_USAGE, (owner,)).fetchall()
         if count <= limits.max_records and size <= limits.max_bytes:
             return 0  # the common case: two indexed reads, nothing deleted
-        cur = conn.execute(_OVER_BUDGET, (owner, key, key, limits.max_records, limits.max_bytes))
+        cur = conn.execute(_OVER_BUDGET, (owner, key, key, limits.low_records, limits.low_bytes))
         return cur.rowcount
 
     def _keep_file_budget(self, conn: sqlite3.Connection, key: str, budget: int, now: float) -> int:
