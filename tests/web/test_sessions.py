@@ -68,6 +68,28 @@ def test_another_browser_gets_403_and_the_owner_still_can_resume(tmp_path: Path)
     assert owner.post(url, data={"v": "mine"}).text == "got mine"
 
 
+def test_a_session_cookie_of_the_first_format_still_owns_its_continuations(tmp_path: Path) -> None:
+    """An upgrade that changed the cookie's format logs nobody out of a flow: a browser
+    whose cookie was signed by itsdangerous keeps its session."""
+    from itsdangerous import URLSafeSerializer
+
+    app = make_app(tmp_path, SRC)
+    sid = "ab" * 16
+    old = URLSafeSerializer(app.tokens.secret_keys, salt="tmweb.session").dumps(sid)
+    assert "." in old
+    browser = TestClient(app, cookies={"tmweb_session": old})
+    r = browser.get("/mine")
+    assert "set-cookie" not in r.headers  # recognised: no new session
+    assert browser.post(k_url(r.text), data={"v": "still mine"}).text == "got still mine"
+
+
+def test_the_session_cookie_is_the_id_and_its_mac_in_43_characters(tmp_path: Path) -> None:
+    c = TestClient(make_app(tmp_path, SRC))
+    c.get("/mine")
+    value = c.cookies["tmweb_session"]
+    assert len(value) == 43 and "." not in value  # 16 bytes of id, 16 of MAC, base64
+
+
 def test_a_shareable_continuation_is_one_shot_for_anyone(tmp_path: Path) -> None:
     app = make_app(tmp_path, SRC)
     owner, other, third = TestClient(app), TestClient(app), TestClient(app)

@@ -14,6 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import RequestTooLarge
+from .signing import MacKeys, b64decode, b64encode
 
 #: What every response carries unless it sets the header itself: a continuation URL never
 #: leaks to another site through `Referer`, and browsers never sniff a content type.
@@ -87,15 +88,19 @@ class SessionCookie:
     bound to it, so a stolen or forwarded URL does not work in another browser.
 
     The cookie has no Max-Age: it lives as long as the browser session. A forged or
-    tampered cookie counts as none (a new session)."""
+    tampered cookie counts as none (a new session). Its value is URL-safe base64 of the id's
+    16 bytes and their HMAC (signing.py); a cookie of the first format (itsdangerous's,
+    with a dot) is still accepted, so an upgrade logs nobody out of their flows."""
 
     name = "tmweb_session"
 
     def __init__(self, app: ASGIApp, keys: list[str], secure: bool = False) -> None:
         self.app = app
-        # itsdangerous signs with the last key and accepts all: newest first in `keys`
+        self.macs = MacKeys(keys, b"tmweb.session")
+        # cookies of the first format: itsdangerous accepts every key of the list
         self.signer = URLSafeSerializer(list(reversed(keys)), salt="tmweb.session")
         self.secure = secure
+        self._prefix = self.name + "="
 
     def session_of(self, scope: Scope) -> str | None:
         """The session id in the request's cookie, if it is genuine."""
@@ -103,14 +108,28 @@ class SessionCookie:
             if key != b"cookie":
                 continue
             for part in value.decode("latin-1").split(";"):
-                name, _, v = part.strip().partition("=")
-                if name == self.name:
-                    try:
-                        sid = self.signer.loads(v)
-                    except BadSignature:
-                        return None
-                    return sid if isinstance(sid, str) and len(sid) == 32 else None
+                part = part.strip()
+                if part.startswith(self._prefix):
+                    return self.check(part[len(self._prefix) :])
         return None
+
+    def make(self, sid: str) -> str:
+        """The cookie value for session `sid` (32 hex digits)."""
+        return b64encode(self.macs.sign(bytes.fromhex(sid)))
+
+    def check(self, value: str) -> str | None:
+        """The session id of a cookie value, or None if it is not genuine."""
+        if "." in value:
+            try:
+                sid = self.signer.loads(value)
+            except BadSignature:
+                return None
+            return sid if isinstance(sid, str) and len(sid) == 32 else None
+        try:
+            raw = self.macs.unsign(b64decode(value))
+        except ValueError:
+            return None
+        return raw.hex() if raw is not None and len(raw) == 16 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,7 +145,7 @@ class SessionCookie:
             return
         path = scope.get("root_path", "") or "/"
         secure = self.secure or scope.get("scheme") == "https"
-        cookie = f"{self.name}={self.signer.dumps(sid)}; Path={path}; HttpOnly; SameSite=Lax"
+        cookie = f"{self.name}={self.make(sid)}; Path={path}; HttpOnly; SameSite=Lax"
         if secure:
             cookie += "; Secure"
 

@@ -15,11 +15,12 @@ file can delete continuations, not change what they do.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .signing import MacKeys
 
 MAGIC = b"TMR1"
 _LEN = struct.Struct(">I")
@@ -47,16 +48,20 @@ class RecordMeta:
     expires: int  # seconds since the epoch
 
 
-def _mac_keys(secret_keys: list[str]) -> list[bytes]:
-    # derived, so a record's MAC never doubles as a token signature
-    return [hashlib.sha256(b"tmweb.record\0" + k.encode("utf-8")).digest() for k in secret_keys]
+@lru_cache(maxsize=16)
+def _macs(secret_keys: tuple[str, ...]) -> MacKeys:
+    # derived (sha256(b"tmweb.record\0" + key)), so a record's MAC never doubles as a
+    # token's; computed once per key list, not per record
+    return MacKeys(list(secret_keys), b"tmweb.record", size=_MAC)
 
 
 def seal(secret_keys: list[str], meta: RecordMeta, blob: bytes) -> bytes:
     """The bytes to store: `blob` with its metadata, authenticated with the newest key."""
-    head = json.dumps(asdict(meta), separators=(",", ":"), sort_keys=True).encode("utf-8")
+    fields = {"expires": meta.expires, "flow": meta.flow, "key": meta.key, "once": meta.once,
+              "session": meta.session}  # in sorted order, as the first records were written
+    head = json.dumps(fields, separators=(",", ":")).encode("utf-8")
     body = MAGIC + _LEN.pack(len(head)) + head + blob
-    return body + hmac.new(_mac_keys(secret_keys)[0], body, hashlib.sha256).digest()
+    return body + _macs(tuple(secret_keys)).mac(body)
 
 
 def unseal(secret_keys: list[str], data: bytes, expect: RecordMeta, now: float) -> bytes:
@@ -65,10 +70,7 @@ def unseal(secret_keys: list[str], data: bytes, expect: RecordMeta, now: float) 
     if len(data) < len(MAGIC) + _LEN.size + _MAC or not data.startswith(MAGIC):
         raise RecordTampered("not a tmweb record (no header)")
     body, mac = data[:-_MAC], data[-_MAC:]
-    if not any(
-        hmac.compare_digest(mac, hmac.new(k, body, hashlib.sha256).digest())
-        for k in _mac_keys(secret_keys)
-    ):
+    if not _macs(tuple(secret_keys)).verify(body, mac):
         raise RecordTampered("its MAC does not match any of the app's keys")
     (n,) = _LEN.unpack_from(body, len(MAGIC))
     start = len(MAGIC) + _LEN.size
