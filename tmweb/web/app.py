@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import (
     ChoiceLoader,
@@ -216,7 +217,7 @@ class App:
             # a request to a route starts a flow: what it saves belongs together
             flow = secrets.token_hex(16)
             return await self.run(
-                request, handler, (await self.request_value(request),), flow, request.url.path
+                request, handler, (await self.request_value(request),), flow, url_path(request.scope)
             )
 
         return endpoint
@@ -237,13 +238,13 @@ class App:
         # the resumed handler goes on in the continuation's flow (a token made before flows
         # existed starts a new one)
         flow = record.flow if record.flow is not None else secrets.token_hex(16)
-        start = record.start or request.url.path
+        start = record.start or url_path(request.scope)
         data = req.d[Keyword("query")] if get else req.d[Keyword("form")]
         if is_step(value):
             k, make_page, method = value.vals
             if get and method == "POST":
                 # a reload, a new tab, a bookmark or a prefetch: show the step's page again
-                return await self.run(request, WITH_SUSPENDED, (k, make_page, request.url.path), flow, start)
+                return await self.run(request, WITH_SUSPENDED, (k, make_page, url_path(request.scope)), flow, start)
             target, args = (RESUME, (k, data)) if k.__class__ is Continuation else (k, (data,))
         elif value.__class__ is Continuation:
             target, args = RESUME, (value, data)
@@ -252,7 +253,7 @@ class App:
         if record.once and not taken:
             if not _sent_by_a_person(request):
                 # a link preview or prefetch must not use up a one-shot link: ask first
-                return self.page(request, "confirm.html", 200, action=request.url.path)
+                return self.page(request, "confirm.html", 200, action=url_path(request.scope))
             await self.continuations.take(record)  # of two concurrent takes, one wins
         return await self.run(request, target, args, flow, start)
 
@@ -264,25 +265,30 @@ class App:
 
         The body of a POST, PUT, PATCH or DELETE is read whole (the `BodyLimit` middleware
         stops it at `max_body_bytes`), and a form body parsed."""
-        form = TMap()
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        form = _EMPTY
+        method = request.method
+        if method in _BODY_METHODS:
             await request.body()
             ctype = request.headers.get("content-type", "")
             if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
                 form = multi_to_map((await request.form()).multi_items())
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        scope = request.scope
+        # from the ASGI scope directly: Starlette's Headers, URL and QueryParams objects
+        # cost more than the handler's own work on a small step
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"")
+        sensitive = self.sensitive_headers
         saved = {
-            Keyword("method"): request.method,
-            Keyword("path"): request.url.path,
-            Keyword("root-path"): request.scope.get("root_path", ""),
-            Keyword("path-params"): TMap(dict(request.path_params)),
-            Keyword("query"): multi_to_map(request.query_params.multi_items()),
-            Keyword("headers"): TMap({k: v for k, v in headers.items() if k not in self.sensitive_headers}),
-            Keyword("form"): form,
+            _K_METHOD: method,
+            _K_PATH: url_path(scope),
+            _K_ROOT_PATH: scope.get("root_path", ""),
+            _K_PATH_PARAMS: TMap(dict(scope.get("path_params", ()))),
+            _K_QUERY: multi_to_map(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else _EMPTY,
+            _K_HEADERS: TMap({k: v for k, v in headers.items() if k not in sensitive}),
+            _K_FORM: form,
         }
-        request.scope["tmweb.request"] = TMap(
-            {**saved, Keyword("headers"): TMap(headers), Keyword("cookies"): TMap(dict(request.cookies))}
-        )
+        cookies = TMap(dict(request.cookies)) if "cookie" in headers else _EMPTY
+        scope["tmweb.request"] = TMap({**saved, _K_HEADERS: TMap(headers), _K_COOKIES: cookies})
         return TMap(saved)
 
     async def run(
@@ -361,7 +367,7 @@ class App:
         tmweb pages, keeping their headers (a 405's `Allow`)."""
         assert isinstance(e, HTTPException)
         headers = dict(e.headers or {})
-        path = request.url.path
+        path = url_path(request.scope)
         if e.status_code == 404:
             return self.page(request, "not_found.html", 404, headers, path=path)
         if e.status_code == 405:
@@ -436,6 +442,19 @@ class App:
                          frames=pages.frames_with_source(e))
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_EMPTY = TMap()
+_K_METHOD, _K_PATH, _K_ROOT_PATH, _K_PATH_PARAMS = (
+    Keyword("method"), Keyword("path"), Keyword("root-path"), Keyword("path-params"))
+_K_QUERY, _K_HEADERS, _K_FORM, _K_COOKIES = (
+    Keyword("query"), Keyword("headers"), Keyword("form"), Keyword("cookies"))
+
+
+def url_path(scope: Scope) -> str:
+    """The request's path as `request.url.path` gives it, without building a URL."""
+    return scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
 def _sent_by_a_person(request: Request) -> bool:
     """A GET a browser sends because a person followed a link or submitted a form
     (`Sec-Fetch-User: ?1`), not a prefetch, a link preview or a script."""
@@ -455,7 +474,7 @@ def _kind(e: TurmericError) -> str:
 
 
 def _safe_path(request: Request) -> str:
-    return re.sub(r"/k/([^/?]{8})[^/?]*", r"/k/\1…", request.url.path)
+    return re.sub(r"/k/([^/?]{8})[^/?]*", r"/k/\1…", url_path(request.scope))
 
 
 def resolve_secret_keys(secret_key: str | list[str] | None, app_dir: str) -> list[str]:
