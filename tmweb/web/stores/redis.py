@@ -17,14 +17,16 @@ SCRIPT FLUSH).
 An owner's budget (a browser session's) is kept beside its records, under its own hash
 tag: `<prefix>{s:<owner>}:own`, a sorted set of the owner's record keys scored by expiry
 (server time, ms), `...:sizes`, their sizes, and `...:bytes`, their sum. A put sends the
-record's script and the owner's in one pipeline; the owner's drops entries past their
-expiry, adds the new one and pops the entries closest to expiring while the budget is
-exceeded, and the store then unlinks the records popped. The bookkeeping does not see a
+record's script and the owner's in one pipeline; the owner's adds the new entry and, only
+if the owner is then over its budget, drops entries past their expiry and pops those
+closest to expiring down to 15/16 of the budget; the store then unlinks the records popped. The bookkeeping does not see a
 one-shot record taken before its expiry: it counts until it would have expired (so an
 owner may hold fewer live records than the limit, never more). Every key tmweb writes has a
 TTL, so `maxmemory-policy volatile-ttl` evicts only continuations and their bookkeeping.
 
-Short socket timeouts make a dead Redis fail fast (503) instead of hanging requests; the
+A short timeout on each operation makes a dead Redis fail fast (503) instead of hanging
+requests (one timer per operation: redis-py's own socket timeout costs a `wait_for` per
+command and per reply); the
 connection pool reconnects by itself once Redis is back. A redis-py asyncio client belongs
 to the event loop it first ran on, so the store makes a fresh client when it finds itself
 on another loop (a test client that runs each request on its own loop, say).
@@ -63,11 +65,10 @@ if not gen then
   -- counter that never expires
   redis.call('SET', KEYS[1], gen, 'PX', ttl * 1000)
 end
-redis.call('DEL', KEYS[2])
+-- a record has only these two fields: HSET replaces a record put again under its key
 redis.call('HSET', KEYS[2], 'gen', gen, 'data', ARGV[1])
 redis.call('EXPIRE', KEYS[2], ttl)
-local left = redis.call('PTTL', KEYS[1])
-if left < ttl * 1000 then
+if redis.call('PTTL', KEYS[1]) < ttl * 1000 then
   redis.call('PEXPIRE', KEYS[1], ttl * 1000)
 end
 return 1
@@ -94,30 +95,36 @@ return record[2]
 # ARGV: the record's key, its size, ttl in ms, the owner's limits: records, bytes, and
 # what an eviction leaves at most: records, bytes.
 # Returns the record keys evicted (the caller deletes them: they live in other hash slots).
-# Each key gets its TTL right after the write that may create it, so that a write refused
-# halfway (maxmemory) leaves nothing that never expires.
+# The common case is six commands: the record's entry, its size, the new total, the count,
+# and the bookkeeping's expiry pushed to the longest-lived record's. Entries of records that
+# expired by themselves are dropped only when the owner is over its budget: they never make
+# it keep more live records than the limit, only make it evict a little earlier.
 _OWN = """
 local own, sizes, total = KEYS[1], KEYS[2], KEYS[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[3])
-local function keep(k)
-  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+local size, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local old = 0
+if redis.call('ZADD', own, now + ttl, ARGV[1]) == 0 then
+  old = tonumber(redis.call('HGET', sizes, ARGV[1]) or '0')
 end
-local bytes = tonumber(redis.call('GET', total) or '0')
-local gone = redis.call('ZRANGEBYSCORE', own, '-inf', now, 'LIMIT', 0, 256)
+redis.call('HSET', sizes, ARGV[1], size)
+local bytes = redis.call('INCRBY', total, size - old)
+if redis.call('PTTL', total) < ttl then
+  redis.call('PEXPIRE', own, ttl)
+  redis.call('PEXPIRE', sizes, ttl)
+  redis.call('PEXPIRE', total, ttl)
+end
+local max_n, max_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('ZCARD', own) <= max_n and bytes <= max_bytes then
+  return {}
+end
+local gone = redis.call('ZRANGEBYSCORE', own, '-inf', now, 'LIMIT', 0, 1024)
 for _, m in ipairs(gone) do
   bytes = bytes - tonumber(redis.call('HGET', sizes, m) or '0')
   redis.call('HDEL', sizes, m)
   redis.call('ZREM', own, m)
 end
-bytes = bytes - tonumber(redis.call('HGET', sizes, ARGV[1]) or '0')
-redis.call('ZADD', own, now + ttl, ARGV[1])
-keep(own)
-redis.call('HSET', sizes, ARGV[1], ARGV[2])
-keep(sizes)
-bytes = bytes + tonumber(ARGV[2])
-local max_n, max_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
 local low_n, low_bytes = max_n, max_bytes
 if redis.call('ZCARD', own) > max_n or bytes > max_bytes then
   low_n, low_bytes = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -134,8 +141,9 @@ while redis.call('ZCARD', own) > low_n or bytes > low_bytes do
   evicted[#evicted + 1] = victim
 end
 if bytes < 0 then bytes = 0 end
+local left = redis.call('PTTL', own)
 redis.call('SET', total, bytes)
-keep(total)
+if left > 0 then redis.call('PEXPIRE', total, left) end
 return evicted
 """
 
