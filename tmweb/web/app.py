@@ -193,6 +193,9 @@ class App:
         env = Environment(
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(default=True, default_for_string=True),
+            # a template edited in development shows on the next request; in production
+            # templates change only with a deploy, so no stat() of the file per render
+            auto_reload=self.debug or os.environ.get("TMWEB_ENV") != "production",
         )
         env.globals["url_for"] = web_builtins.url_for
         return env
