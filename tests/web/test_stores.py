@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from tmweb.web.errors import ConfigError, StoreUnavailable
-from tmweb.web.stores import RedisStore, SQLiteStore, Store, open_store
+from tmweb.web.stores import OwnerLimits, RedisStore, SQLiteStore, Store, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -193,6 +193,52 @@ async def test_redis_down_raises_store_unavailable_then_recovers(redis_server, r
         await s.put("k", b"back", ttl=60, once=False)
         assert await s.get("k", once=True) == b"back"
     finally:
+        await s.close()
+
+
+async def test_a_hung_redis_fails_within_the_timeout_and_no_reply_is_read_late(
+    redis_server, redis_url
+) -> None:
+    """The store bounds each operation with one timer; a connection cancelled while it
+    waited for its replies is dropped, so a reply that arrives later is never read as the
+    answer to the next operation."""
+    import signal
+
+    proc = getattr(redis_server, "_proc", None)
+    if proc is None:
+        pytest.skip("TMWEB_TEST_REDIS is set: cannot pause an external Redis")
+    s = RedisStore(redis_url)
+    s.socket_timeout = 0.5
+    try:
+        await s.put("a", b"A", ttl=60, once=False, flow="f")
+        await s.put("b", b"B", ttl=60, once=False, flow="f")
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(StoreUnavailable, match="did not answer within 0.5 s"):
+                await s.get("a", once=False, flow="f")
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        assert await s.get("b", once=False, flow="f") == b"B"
+        assert await s.get("a", once=False, flow="f") == b"A"
+    finally:
+        await s.close()
+
+
+async def test_an_error_reply_in_a_round_trip_leaves_the_connection_in_step(redis_url) -> None:
+    """A save whose script fails (here: its record key holds another type) raises, and the
+    replies after it are read too, so the next operation gets its own."""
+    s = RedisStore(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.set("tmweb:{f}:k:clash", b"a plain string")
+        with pytest.raises(StoreUnavailable, match="WRONGTYPE"):
+            await s.put("clash", b"x", ttl=60, once=False, flow="f", owner="o",
+                        limits=OwnerLimits(10, 1 << 20))  # fmt: skip
+        await s.put("fine", b"y", ttl=60, once=False, flow="f")
+        assert await s.get("fine", once=False, flow="f") == b"y"
+    finally:
+        client.delete("tmweb:{f}:k:clash")
+        client.close()
         await s.close()
 
 

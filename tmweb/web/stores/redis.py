@@ -308,22 +308,60 @@ def _script_call(source: str, keys: list[str], args: list[object]) -> tuple[Any,
 
 
 async def _pipeline(r: aioredis.Redis, calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Send `calls` in one round trip and return their replies. A script Redis does not
-    know (a restart, SCRIPT FLUSH) is loaded and that call alone run again: redis-py's own
-    script objects would ask SCRIPT EXISTS before every pipeline, a round trip per request."""
-    pipe = r.pipeline(transaction=False)
-    for call in calls:
-        pipe.execute_command(*call)
-    results: list[Any] = await pipe.execute(raise_on_error=False)
-    for i, result in enumerate(results):
-        if isinstance(result, redis.exceptions.NoScriptError):
-            sha = calls[i][1]
-            source = next(src for src, h in _SHA.items() if h == sha)
-            await r.script_load(source)
-            results[i] = await r.execute_command(*calls[i])
-        elif isinstance(result, Exception):
-            raise result
+    """Send `calls` in one round trip and return their replies (error replies raised).
+
+    On a pooled connection directly, not through redis-py's Pipeline: a request makes a
+    round trip or two, and the Pipeline object, its command stack and its retry wrapper
+    cost as much CPU as the rest of the store (docs/decisions.md, "Request path"). A
+    connection that fails before its replies are read is dropped, never reused half-read;
+    a pooled socket that died (a Redis restart) is reconnected and the calls sent once
+    more, as redis-py's own retry does. A script Redis does not know (a restart, SCRIPT
+    FLUSH) is loaded and that call alone run again."""
+    pool = r.connection_pool
+    conn = await _connection(pool)
+    try:
+        try:
+            results = await _round_trip(conn, calls)
+        except (redis.exceptions.ConnectionError, OSError):
+            await conn.disconnect()
+            results = await _round_trip(conn, calls)  # connects again
+        for i, result in enumerate(results):
+            if isinstance(result, redis.exceptions.NoScriptError):
+                sha = calls[i][1]
+                source = next(src for src, h in _SHA.items() if h == sha)
+                [loaded, results[i]] = await _round_trip(conn, [("SCRIPT", "LOAD", source), calls[i]])
+                if isinstance(loaded, Exception):
+                    raise loaded
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+    except BaseException:
+        await conn.disconnect(nowait=True)
+        raise
+    finally:
+        await pool.release(conn)
+
+
+async def _round_trip(conn: Any, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Every reply to `calls`: an error reply as its exception, so that one error does
+    not leave the replies after it unread on the connection."""
+    await conn.send_packed_command(conn.pack_commands(calls), check_health=False)
+    results: list[Any] = []
+    for _ in calls:
+        try:
+            results.append(await conn.read_response())
+        except redis.exceptions.ResponseError as e:
+            results.append(e)
     return results
+
+
+async def _connection(pool: Any) -> Any:
+    """A connection from `pool` (redis-py < 5.1 wants a command name, later ones warn)."""
+    try:
+        return await pool.get_connection()
+    except TypeError:
+        return await pool.get_connection("EVALSHA")
 
 
 def _reason(e: BaseException) -> str:
