@@ -717,8 +717,12 @@ def test_a_tampered_token_is_400_without_touching_the_store(tmp_path: Path) -> N
             assert 'href="/"' in r.text
     assert store.calls == []
     # the genuine token still works
-    assert client.post(f"/k/{token}", data={"n": "1"}).status_code == 200
-    # load, store the next step, and the GET the 303 (Post/Redirect/Get) leads to
+    r = client.post(f"/k/{token}", data={"n": "1"})
+    assert r.status_code == 200
+    # load, store the next step; the GET the 303 (Post/Redirect/Get) leads to gets the
+    # page the POST built (recent.py); a reload of it reads the step from the store
+    assert [c for c, _ in store.calls] == ["get", "put"]
+    assert client.get(r.url).status_code == 200
     assert [c for c, _ in store.calls] == ["get", "put", "get"]
 
 

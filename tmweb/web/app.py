@@ -62,6 +62,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .middleware import BodyLimit, SecurityHeaders, SessionCookie
+from .recent import Page, RecentPages
 from .stores import OwnerLimits, Store, open_store, private_folder
 from .tokens import Tokens, redact
 
@@ -143,6 +144,8 @@ class App:
         )
         web_builtins.install(self.rt, self)
         self.jinja = self._make_jinja()
+        #: pages built by a POST that answered 303, for the GET that follows
+        self.recent = RecentPages()
         for path in find_modules(self.app_dir):
             if os.sep + "templates" + os.sep in path or os.sep + "static" + os.sep in path:
                 continue
@@ -229,6 +232,10 @@ class App:
         record = self.continuations.check(request.path_params["token"])  # before the body
         if self.bind_to_session:  # before the store too: the owner's link stays usable
             self.continuations.check_session(record, request.scope.get("tmweb.session"))
+        if request.method == "GET":  # right after the POST that built the page?
+            kept = self.recent.take(request.path_params["token"], request.scope.get("tmweb.session", ""))
+            if kept is not None:
+                return _Replay(kept)
         if request.method == "HEAD":  # headers only: nothing runs, nothing is used up
             await self.continuations.peek(record)
             return Response(status_code=200, media_type="text/html")
@@ -320,9 +327,20 @@ class App:
             and step[2] == "POST"
         ):
             # Post/Redirect/Get: the address bar names the next page, a reload never
-            # resubmits; the GET shows that page (built anew from its page function)
+            # resubmits; the GET that follows gets the page just built (recent.py), a
+            # later one builds it anew from its page function
+            self._keep_page(step[0], ctx.owner, result)
             return RedirectResponse(step[0], status_code=303)
         return self.to_response(result)
+
+    def _keep_page(self, url: str, session: str, page: Any) -> None:
+        try:
+            response = self.to_response(page)
+        except TurmericError:  # the GET builds it again and shows the error
+            return
+        token = url.rsplit("/k/", 1)[-1]
+        self.recent.keep(token, session, response.status_code, response.raw_headers,
+                         bytes(response.body), response.media_type)  # fmt: skip
 
     def to_response(self, v: Any) -> Response:
         if v.__class__ is str:
@@ -456,6 +474,16 @@ _K_QUERY, _K_HEADERS, _K_FORM, _K_COOKIES = (
 def url_path(scope: Scope) -> str:
     """The request's path as `request.url.path` gives it, without building a URL."""
     return scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
+class _Replay(Response):
+    """A page kept by `RecentPages`, answered as it was built."""
+
+    def __init__(self, page: Page) -> None:
+        self.status_code = page.status
+        self.body = page.body
+        self.raw_headers = list(page.headers)
+        self.background = None
 
 
 def _sent_by_a_person(request: Request) -> bool:
