@@ -297,6 +297,11 @@ class RedisStore:
             raise StoreUnavailable(f"Redis at {self.url} failed: {e}") from e
 
 
+try:
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py packs without it
+    _pack = None
+
 #: SHA1 of each script, as EVALSHA names it.
 _SHA: dict[str, str] = {
     src: hashlib.sha1(src.encode("utf-8")).hexdigest() for src in (_PUT, _GET, _OWN, _EXPIRE_FLOW)
@@ -346,7 +351,11 @@ async def _pipeline(r: aioredis.Redis, calls: list[tuple[Any, ...]]) -> list[Any
 async def _round_trip(conn: Any, calls: list[tuple[Any, ...]]) -> list[Any]:
     """Every reply to `calls`: an error reply as its exception, so that one error does
     not leave the replies after it unread on the connection."""
-    await conn.send_packed_command(conn.pack_commands(calls), check_health=False)
+    if _pack is not None:  # hiredis, in C, without redis-py's encoder call per argument
+        payload: Any = b"".join([_pack(call) for call in calls])
+    else:
+        payload = conn.pack_commands(calls)
+    await conn.send_packed_command(payload, check_health=False)
     results: list[Any] = []
     for _ in calls:
         try:
