@@ -188,7 +188,8 @@ def tmweb_cmd(store: str, workers: int, *extra: str) -> list[str]:
 
 
 def hand_cmd(app: str) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", f"bench.handwritten:{app}", "--host", HOST, "--log-level", "warning"]
+    # uvicorn's defaults, as `tmweb serve` keeps them: an access log line per request
+    return [sys.executable, "-m", "uvicorn", f"bench.handwritten:{app}", "--host", HOST]
 
 
 def env_for(redis_url: str) -> dict[str, str]:
@@ -279,7 +280,7 @@ def flows_mode(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
         "### Web flows: tmweb vs hand-written Starlette (`python bench/web.py`)\n\n"
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
         f"- Machine: {machine_info()}; load average before the run {args.load_before}\n"
-        f"- Method: each server in its own process (uvicorn, access log on: its default), {args.seconds:g} s "
+        f"- Method: each server in its own process (uvicorn with the same defaults for both, an access log line per request to a file; tmweb's also hides tokens), {args.seconds:g} s "
         f"per row after a warm-up, the flow GET /add, POST 3, POST 4 (with Post/Redirect/Get a 303 and a "
         "GET of the next page after the first POST: 4 requests per flow, else 3). The client is "
         "bench/httpclient.py, a raw asyncio HTTP/1.1 keep-alive client, one connection and one cookie "
