@@ -7,32 +7,30 @@ bound to. Keys rotate: the first key signs, every key in the list is accepted. T
 from a clock (seconds since the epoch, `time.time` by default) that tests replace to let a
 token age without waiting.
 
-A token is URL-safe base64 of
-
-    0x02 | msgpack [id, one-shot, ttl, signed at, flow, start, session] | HMAC-SHA256/128
-
-(32-digit hex ids travel as their 16 bytes): one HMAC to make or check, with a key derived
-for tokens alone (signing.py). Tokens of the first format, itsdangerous's
-`URLSafeTimedSerializer` (they contain dots; the new ones never do), are still accepted, so
-links handed out before an upgrade keep working.
+A token is exactly what itsdangerous's `URLSafeTimedSerializer` (salt
+`tmweb.continuation`) makes of `[id, once, ttl, flow, start, session]` - the public
+contract (SPEC 2.3) - so itsdangerous reads tmweb's tokens and tmweb reads its. tmweb makes
+and checks them itself, with the HMAC keys derived once: itsdangerous derives its key and
+builds its signer objects on every call, which made a token cost 55 µs to make and 72 µs
+to check, several times per request (docs/decisions.md, "Request path").
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import msgpack
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-
-from .signing import MacKeys, b64decode, b64encode
+from .signing import b64decode, b64encode
 
 SALT = "tmweb.continuation"
-_VERSION = b"\x02"
 
 
 class TokenInvalid(Exception):
@@ -64,19 +62,8 @@ class TokenExpired(Exception):
 Clock = Callable[[], float]
 
 
-class _ClockSigner(TimestampSigner):
-    """itsdangerous's timestamp signer, reading the time from `clock`."""
-
-    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self.clock())
-
-
 class Tokens:
-    """Signs and checks continuation tokens with itsdangerous."""
+    """Makes and checks continuation tokens (itsdangerous's format, see above)."""
 
     def __init__(self, secret_keys: list[str], salt: str = SALT, clock: Clock = time.time) -> None:
         if not secret_keys:
@@ -84,66 +71,42 @@ class Tokens:
         #: newest first; stored records are authenticated with them too (records.py)
         self.secret_keys = list(secret_keys)
         self.clock = clock
-        self._macs = MacKeys(self.secret_keys, SALT.encode("utf-8"))
-        # tokens of the first format: itsdangerous accepts every key of the list
-        self._serializer = URLSafeTimedSerializer(
-            list(reversed(secret_keys)),
-            salt=salt,
-            signer=_ClockSigner,
-            signer_kwargs={"clock": clock},
-        )
+        # itsdangerous's Signer: key derivation "django-concat", HMAC-SHA1
+        salted = salt.encode("utf-8") + b"signer"
+        self._keys = [hashlib.sha1(salted + k.encode("utf-8")).digest() for k in self.secret_keys]
 
     def new(
         self, ttl: int, once: bool, flow: str | None = None, start: str = "", session: str = ""
     ) -> tuple[str, TokenData]:
         """A fresh 128-bit id and the token that names it."""
-        raw = secrets.token_bytes(16)
-        key = raw.hex()
+        key = secrets.token_hex(16)
         ttl = int(ttl)
-        payload = [raw, 1 if once else 0, ttl, int(self.clock()), _pack_id(flow or ""), start, _pack_id(session)]
-        msg = _VERSION + msgpack.packb(payload)
-        return b64encode(self._macs.sign(msg)), TokenData(key, once, ttl, flow, start, session)
+        payload: list[Any] = [key, 1 if once else 0, ttl]
+        if flow is not None or session:
+            payload += [flow or "", start, session]
+        body = b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+        stamp = int(self.clock())
+        value = body + "." + b64encode(stamp.to_bytes(8, "big").lstrip(b"\0"))
+        signature = hmac.digest(self._keys[0], value.encode("ascii"), "sha1")
+        return value + "." + b64encode(signature), TokenData(key, once, ttl, flow, start, session)
 
     def check(self, token: str) -> TokenData:
         """The token's data; raises TokenInvalid or TokenExpired."""
-        if "." in token:
-            return self._check_v1(token)
+        value, _, signature = token.rpartition(".")
         try:
-            signed = b64decode(token)
-        except ValueError:
+            mac = b64decode(signature)
+            signed = value.encode("ascii")
+        except (ValueError, UnicodeEncodeError):
             raise TokenInvalid("not a token") from None
-        msg = self._macs.unsign(signed)
-        if msg is None or msg[:1] != _VERSION:
+        if not value or not any(hmac.compare_digest(hmac.digest(k, signed, "sha1"), mac) for k in self._keys):
             raise TokenInvalid("bad signature")
-        try:
-            payload = msgpack.unpackb(msg[1:])
-        except (ValueError, msgpack.UnpackException):  # only with a key-holder's help
+        body, _, stamp = value.rpartition(".")
+        try:  # genuine from here on: only a key-holder could make these fail
+            signed_at = int.from_bytes(b64decode(stamp), "big")
+            raw = zlib.decompress(b64decode(body[1:])) if body.startswith(".") else b64decode(body)
+            payload = json.loads(raw)
+        except (ValueError, zlib.error):
             raise TokenInvalid("malformed token payload") from None
-        if not isinstance(payload, list) or len(payload) != 7:
-            raise TokenInvalid("malformed token payload")
-        raw, once, ttl, signed_at, flow, start, session = payload
-        if (
-            not isinstance(raw, bytes)
-            or once not in (0, 1)
-            or not isinstance(ttl, int)
-            or not isinstance(signed_at, int)
-            or not isinstance(start, str)
-        ):
-            raise TokenInvalid("malformed token payload")
-        flow, session = _unpack_id(flow), _unpack_id(session)
-        data = TokenData(raw.hex(), bool(once), ttl, flow or None, start, session)
-        age = int(self.clock()) - signed_at  # whole seconds, as itsdangerous counted
-        if age > ttl or age < 0:
-            when = datetime.fromtimestamp(signed_at, UTC)
-            raise TokenExpired(f"signed at {when:%Y-%m-%d %H:%M:%S}, valid for {ttl} s", data)
-        return data
-
-    def _check_v1(self, token: str) -> TokenData:
-        """A token of the first format (itsdangerous), made before an upgrade."""
-        try:
-            payload, signed_at = self._serializer.loads(token, return_timestamp=True)
-        except BadSignature as e:
-            raise TokenInvalid(str(e)) from e
         if (
             not isinstance(payload, list)
             or len(payload) not in (3, 5, 6)
@@ -156,31 +119,11 @@ class Tokens:
         key, once, ttl = payload[:3]
         flow, start, session = (list(payload[3:]) + ["", "", ""])[:3]
         data = TokenData(key, bool(once), ttl, flow or None, start, session)
-        try:
-            self._serializer.loads(token, max_age=ttl)
-        except SignatureExpired as e:
-            raise TokenExpired(f"signed at {signed_at:%Y-%m-%d %H:%M:%S}, valid for {ttl} s", data) from e
+        age = int(self.clock()) - signed_at  # whole seconds, as itsdangerous counts
+        if age > ttl or age < 0:
+            when = datetime.fromtimestamp(signed_at, UTC)
+            raise TokenExpired(f"signed at {when:%Y-%m-%d %H:%M:%S}, valid for {ttl} s", data)
         return data
-
-
-def _pack_id(text: str) -> str | bytes:
-    """A 32-digit lower-case hex id as its 16 bytes (half the token), anything else as is."""
-    if len(text) == 32:
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            return text
-        if raw.hex() == text:
-            return raw
-    return text
-
-
-def _unpack_id(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, str):
-        return value
-    raise TokenInvalid("malformed token payload")
 
 
 def redact(token: str) -> str:
