@@ -46,8 +46,8 @@ from ..lang.modules import default_roots, find_modules, module_name_for
 from ..lang.printer import pr_str
 from ..lang.runtime import Runtime
 from ..lang.values import Keyword, Struct, TMap
+from . import answers, pages
 from . import builtins as web_builtins
-from . import pages
 from .builtins import CURRENT, RESPONSE, RequestCtx
 from .continuations import Continuations, is_step
 from .convert import multi_to_map
@@ -254,6 +254,7 @@ class App:
                 # a link preview or prefetch must not use up a one-shot link: ask first
                 return self.page(request, "confirm.html", 200, action=request.url.path)
             await self.continuations.take(record)  # of two concurrent takes, one wins
+        request.scope[answers.RESUMING] = True
         return await self.run(request, target, args, flow, start)
 
     async def request_value(self, request: Request) -> TMap:
@@ -313,7 +314,11 @@ class App:
             # Post/Redirect/Get: the address bar names the next page, a reload never
             # resubmits; the GET shows that page (built anew from its page function)
             return RedirectResponse(step[0], status_code=303)
-        return self.to_response(result)
+        response = self.to_response(result)
+        if self.redirect_after_post and answers.keepable(request, result):
+            # any other page a resumed POST answers gets a GET URL too (answers.py)
+            return await answers.keep(self, request, ctx, result) or response
+        return response
 
     def to_response(self, v: Any) -> Response:
         if v.__class__ is str:
