@@ -7,7 +7,9 @@ It does what tmweb does by default, the way a careful Starlette developer would 
   timestamped token (itsdangerous' `URLSafeTimedSerializer`) in the form's action, and
   bound to the session: another browser's token is refused (403);
 - Post/Redirect/Get: a POST that leads to another step answers `303` to that step's
-  page, which the browser GETs (`app`); `app_no_prg` answers the POST with the next form.
+  page, which the browser GETs (`app`); the last POST likewise keeps the answer under a
+  new token and answers `303` to it, so a reload shows the sum again (as tmweb keeps the
+  page a resumed POST ends with); `app_no_prg` answers each POST with its page.
 
 No deliberate slowness: one Redis client (one connection pool), no per-call timeouts,
 the template compiled once (Jinja without `auto_reload`, so no mtime check per render).
@@ -102,7 +104,13 @@ async def show(request: Request) -> Response:
     state = await load(token, sid)
     if isinstance(state, Response):
         return respond(state, sid, new)
+    if state["step"] == 3:  # the kept answer
+        return respond(answer(state["a"], state["b"]), sid, new)
     return respond(ask(state["step"], token), sid, new)
+
+
+def answer(a: int, b: int) -> Response:
+    return HTMLResponse(f"<p>{a} + {b} = <strong>{a + b}</strong></p>", headers=HEADERS)
 
 
 def make_step(prg: bool):  # noqa: ANN201 - a Starlette endpoint
@@ -120,8 +128,10 @@ def make_step(prg: bool):  # noqa: ANN201 - a Starlette endpoint
             if prg:
                 return respond(RedirectResponse(f"/s/{token}", status_code=303, headers=HEADERS), sid, new)
             return respond(ask(2, token), sid, new)
-        a = state["a"]
-        return respond(HTMLResponse(f"<p>{a} + {n} = <strong>{a + n}</strong></p>", headers=HEADERS), sid, new)
+        if prg:
+            token = await save({"step": 3, "a": state["a"], "b": n, "sid": sid})
+            return respond(RedirectResponse(f"/s/{token}", status_code=303, headers=HEADERS), sid, new)
+        return respond(answer(state["a"], n), sid, new)
 
     return submit
 

@@ -113,9 +113,13 @@
   [card-number cents]
   (if (= card-number "4000000000000002")
     {:declined "Your card was declined. Try another card."}
-    {:id (format "TM-%06d" (mod (current-time-ms) 1000000))
-     :last4 (subs card-number 12)
-     :amount (forms.money cents)}))
+    (let [receipt {:id (format "TM-%06d" (mod (current-time-ms) 1000000))
+                   :last4 (subs card-number 12)
+                   :amount (forms.money cents)}]
+      ;; the provider's record of the charge, on the server's terminal
+      (println (str "charged " receipt.amount " to the card ending in " receipt.last4
+                    ": order " receipt.id))
+      receipt)))
 
 (defn pay
   "Ask for a card on a one-shot page and charge it, until a charge goes through; return

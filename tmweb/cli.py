@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reload", action="store_true", help="restart when .tm or template files change")
     s.add_argument("--debug", action="store_true", help="error pages with Turmeric stack traces (default unless TMWEB_ENV=production)")
     s.add_argument("--no-redirect-after-post", dest="redirect_after_post", action="store_false",
-                   help="answer a POST that reaches the next step with its page, not a 303 to its URL")
+                   help="answer each POST with its page, not a 303 to a GET URL of it")
     s.add_argument("--no-session-binding", dest="bind_to_session", action="store_false",
                    help="let any browser holding a continuation URL resume it (default: only the browser session that made it)")
     s.add_argument("--sensitive-header", dest="sensitive_headers", action="append", default=[], metavar="NAME",

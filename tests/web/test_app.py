@@ -1352,7 +1352,9 @@ def test_a_mounted_app_runs_the_flow_with_prefixed_continuation_urls(
     second = client.get(posted.headers["location"])
     url2 = k_url(second.text)
     assert url2 == posted.headers["location"]
-    done = client.post(url2, data={"n": "4"})
+    posted = client.post(url2, data={"n": "4"})  # the answer too has a GET URL under the prefix
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/shop/k/")
+    done = client.get(posted.headers["location"])
     assert "3 + 4 = <b>7</b>" in done.text
     assert done.headers["referrer-policy"] == "same-origin"
 

@@ -47,8 +47,8 @@ from ..lang.modules import default_roots, find_modules, module_name_for
 from ..lang.printer import pr_str
 from ..lang.runtime import Runtime
 from ..lang.values import Keyword, Struct, TMap
+from . import answers, pages
 from . import builtins as web_builtins
-from . import pages
 from .builtins import CURRENT, RESPONSE, RequestCtx
 from .continuations import Continuations, is_step
 from .convert import multi_to_map
@@ -265,6 +265,7 @@ class App:
                 # a link preview or prefetch must not use up a one-shot link: ask first
                 return self.page(request, "confirm.html", 200, action=url_path(request.scope))
             await self.continuations.take(record)  # of two concurrent takes, one wins
+        request.scope[answers.RESUMING] = True
         return await self.run(request, target, args, flow, start)
 
     async def request_value(self, request: Request) -> TMap:
@@ -331,7 +332,11 @@ class App:
             # later one builds it anew from its page function
             self._keep_page(step[0], ctx.owner, result)
             return RedirectResponse(step[0], status_code=303)
-        return self.to_response(result)
+        response = self.to_response(result)
+        if self.redirect_after_post and answers.keepable(request, result):
+            # any other page a resumed POST answers gets a GET URL too (answers.py)
+            return await answers.keep(self, request, ctx, result) or response
+        return response
 
     def _keep_page(self, url: str, session: str, page: Any) -> None:
         try:
