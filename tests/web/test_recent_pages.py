@@ -61,7 +61,12 @@ def test_the_get_after_the_redirect_reads_nothing_from_the_store(tmp_path: Path)
     reload = client.get(second.url)  # a reload: the page is built from the stored step
     assert reload.text == second.text
     assert [c for c, _ in store.calls] == ["get", "put", "get"]
-    assert client.post(k_url(second.text), data={"n": "4"}).text.endswith("= <b>7</b></p>")
+    store.calls.clear()
+    done = client.post(k_url(second.text), data={"n": "4"})  # the flow's answer (answers.py)
+    assert done.text.endswith("= <b>7</b></p>")
+    assert [c for c, _ in store.calls] == ["get", "put"]  # its GET read nothing either
+    assert client.get(done.url).text == done.text  # a reload reads the kept answer
+    assert [c for c, _ in store.calls] == ["get", "put", "get"]
 
 
 def test_another_browser_following_the_redirect_gets_403_and_the_owner_the_page(

@@ -330,19 +330,23 @@ class App:
             # Post/Redirect/Get: the address bar names the next page, a reload never
             # resubmits; the GET that follows gets the page just built (recent.py), a
             # later one builds it anew from its page function
-            self._keep_page(step[0], ctx.owner, result)
+            try:
+                self._keep_page(step[0], ctx.owner, self.to_response(result))
+            except TurmericError:  # the GET builds the page again and shows the error
+                pass
             return RedirectResponse(step[0], status_code=303)
         response = self.to_response(result)
         if self.redirect_after_post and answers.keepable(request, result):
             # any other page a resumed POST answers gets a GET URL too (answers.py)
-            return await answers.keep(self, request, ctx, result) or response
+            redirect = await answers.keep(self, request, ctx, result)
+            if redirect is None:
+                return response
+            self._keep_page(redirect.headers["location"], ctx.owner, response)
+            return redirect
         return response
 
-    def _keep_page(self, url: str, session: str, page: Any) -> None:
-        try:
-            response = self.to_response(page)
-        except TurmericError:  # the GET builds it again and shows the error
-            return
+    def _keep_page(self, url: str, session: str, response: Response) -> None:
+        """Give `response` to the GET of `url` that follows this POST's 303 (recent.py)."""
         token = url.rsplit("/k/", 1)[-1]
         self.recent.keep(token, session, response.status_code, response.raw_headers,
                          bytes(response.body), response.media_type)  # fmt: skip
