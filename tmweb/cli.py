@@ -66,7 +66,7 @@ def cmd_repl(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_dir
 
-    return _guard(lambda: check_dir(args.dir))
+    return _guard(lambda: check_dir(args.dir, args.imports))
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="compile every module under DIR and report errors")
     c.add_argument("dir", help="an app or source folder")
+    c.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="a Python module to import first, as `tmweb serve --import` does: the "
+                        "functions it registers are not unbound symbols (repeatable)")
     c.set_defaults(fn=cmd_check)
 
     i = sub.add_parser("inspect", help="show a serialized continuation or value (a file, a token or a continuation URL)")

@@ -404,6 +404,27 @@ def test_check_forward_reference_is_not_unbound(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
 
 
+def test_check_imports_the_python_modules_the_app_calls(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "a.tm", '(defroute GET "/" [req] (shop.shout "hi"))\n')
+    write(tmp_path / "shop_funcs.py",
+          'import tmweb.lang\ntmweb.lang.register_python("shop.shout", str.upper)\n')  # fmt: skip
+    write(tmp_path / "broken_funcs.py", "import tmweb.lang\n\nraise ValueError('no config')\n")
+    p = tmweb("check", "app", cwd=tmp_path)
+    assert p.returncode == 1 and "a.tm:1:26: unbound symbol shop" in p.stderr
+    p = tmweb("check", "app", "--import", "shop_funcs", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    for args in (["check", "app"], ["serve", "app", "--port", "1"]):
+        p = tmweb(*args, "--import", "broken_funcs", cwd=tmp_path)
+        assert p.returncode == 1
+        no_python_traceback(p)
+        assert "error: --import broken_funcs: ValueError: no config (" in p.stderr
+        assert "broken_funcs.py:3)" in p.stderr
+        p = tmweb(*args, "--import", "no_such_module", cwd=tmp_path)
+        assert p.returncode == 1
+        no_python_traceback(p)
+        assert "No module named 'no_such_module'" in p.stderr
+
+
 def test_check_missing_folder(tmp_path: Path) -> None:
     p = tmweb("check", "nope", cwd=tmp_path)
     assert p.returncode == 1

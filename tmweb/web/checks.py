@@ -4,7 +4,9 @@ error and every symbol no module defines, each with its file:line:col."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import traceback
 from dataclasses import dataclass
 
 from ..lang.errors import TurmericError, unbound
@@ -77,3 +79,21 @@ def find_problems(root: str) -> CheckResult:
                 where = f"{pos}" if pos else os.path.relpath(path)
                 problems.append(Problem(f"{where}: unbound symbol {cell_name}", unbound(cell_name, pos)))
     return CheckResult(problems, len(files))
+
+
+def import_modules(modules: list[str]) -> str | None:
+    """Import each of `modules` (`--import`); the first failure as one line saying which
+    module, what, and where in its file, or None."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # the user's Python module: say where, without a traceback
+            where = ""
+            tb = traceback.extract_tb(e.__traceback__)
+            own = [f for f in tb if "importlib" not in f.filename and f.filename != __file__]
+            if isinstance(e, SyntaxError) and e.filename:
+                where = f" ({e.filename}:{e.lineno})"
+            elif own:
+                where = f" ({own[-1].filename}:{own[-1].lineno})"
+            return f"error: --import {module}: {type(e).__name__}: {e}{where}"
+    return None

@@ -11,7 +11,6 @@ and each worker that cannot load the app serves the error page instead (load_err
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import os
 import re
@@ -148,7 +147,7 @@ def serve(
 
     from ..lang.errors import TurmericError
     from .app import App, resolve_secret_keys
-    from .checks import find_problems
+    from .checks import find_problems, import_modules
     from .errors import TmwebError
 
     app_dir = os.path.abspath(app_dir)
@@ -179,8 +178,10 @@ def serve(
         os.environ["TMWEB_IMPORTS"] = ",".join(imports)
         sys.path.insert(0, os.getcwd())
         os.environ["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])
-        for module in imports:  # they register Python functions the checks must know
-            importlib.import_module(module)
+        problem = import_modules(imports)  # they register Python functions the checks must know
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
     # check and compile the app once here, so mistakes are reported before the server
     # starts; in development with --reload the workers show them as a page instead
     error_page = reload and os.environ["TMWEB_DEBUG"] == "1"
