@@ -279,9 +279,17 @@ class App:
         form = _EMPTY
         method = request.method
         if method in _BODY_METHODS:
-            await request.body()
+            body = await request.body()
             ctype = request.headers.get("content-type", "")
-            if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            if ctype.startswith("application/x-www-form-urlencoded"):
+                # read whole already: parsed as Starlette's parser would (latin-1, then
+                # %-escapes as UTF-8), without its streaming parser's callbacks per byte run
+                try:
+                    pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+                except ValueError:
+                    raise HTTPException(400, f"Too many fields. Maximum number of fields is {_MAX_FIELDS}.") from None
+                form = multi_to_map(pairs)
+            elif ctype.startswith("multipart/form-data"):
                 form = multi_to_map((await request.form()).multi_items())
         scope = request.scope
         # from the ASGI scope directly: Starlette's Headers, URL and QueryParams objects
@@ -473,6 +481,8 @@ class App:
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: As Starlette's form parser allows.
+_MAX_FIELDS = 1000
 _EMPTY = TMap()
 _K_METHOD, _K_PATH, _K_ROOT_PATH, _K_PATH_PARAMS = (
     Keyword("method"), Keyword("path"), Keyword("root-path"), Keyword("path-params"))
