@@ -66,6 +66,19 @@ FLOWS = """
   (def v (workflow/await-signal "go"))
   (workflow/step "got" (fn [] (wft.effect (str "got " v " " (workflow/step-key))))))
 
+(defn analyze [n every]
+  ;; the seed's dataset checkpointing: a checkpoint every `every` items (incremental: the
+  ;; items already processed are chunks stored by an earlier checkpoint)
+  (let [processed (ref [])]
+    (for-each-with-index (range n)
+      (fn [i item]
+        (swap! processed conj {:item item :square (* item item)})
+        (when (= (mod (+ i 1) every) 0)
+          (checkpoint (str "after " (+ i 1)) i)
+          (wft.effect (str "checkpointed " (+ i 1)))
+          (wft.pause 0.4))))
+    [(count (deref processed)) (get (last (deref processed)) :square)]))
+
 (defn short [i]
   (workflow/step "only" (fn [] (wft.effect (str "only " (workflow/step-key))))))
 """
@@ -234,3 +247,17 @@ def test_a_thousand_short_workflows_across_two_workers_one_killed_midway(workers
     assert set(counts) == {f"only {i}/only" for i in ids}
     # only a step the killed worker ran but had not recorded can run again (same key)
     assert sum(c - 1 for c in counts.values()) <= 8
+
+
+def test_the_seeds_dataset_checkpointing_survives_a_kill(workers: Workers, app: App) -> None:
+    first = workers.start()
+    wf = start(app, "analyze", 5000, 1000)
+    wait_for(lambda: "checkpointed 2000" in effects(workers), what="two checkpoints")
+    workers.kill(first)
+    workers.start()
+    wait_for(lambda: status(app, wf) == "done", what="the rest of the dataset")
+    assert list(result(app, wf)) == [5000, 4999 * 4999]
+    done = effects(workers)
+    assert done.count("checkpointed 1000") == 1  # resumed from a checkpoint, not from item 0
+    assert done[-1] == "checkpointed 5000"
+    assert asyncio.run(app.workflows.get(wf)).checkpoints >= 5

@@ -238,3 +238,124 @@ async def test_two_in_process_workers_share_many_workflows_each_once(make_app: C
         await asyncio.gather(*tasks)
     rows = {r.id: r for r in await app.workflows.backend.list(None, 1000)}
     assert all(rows[i].status == "done" and rows[i].claims == 1 for i in ids)
+
+
+DATASET = """
+(defn process [item] {:item item :square (* item item) :label (str "item-" item)})
+
+(defn analyze [n every]
+  ;; the seed's dataset checkpointing: a checkpoint every `every` items
+  (let [processed (ref [])]
+    (for-each-with-index (range n)
+      (fn [i item]
+        (swap! processed conj (process item))
+        (when (= (mod (+ i 1) every) 0)
+          (checkpoint (str "after " (+ i 1)) i))))
+    [(count (deref processed)) (get (last (deref processed)) :square)]))
+"""
+
+
+async def test_incremental_checkpoints_write_only_the_chunks_not_stored_yet(make_app: Callable[..., App]) -> None:
+    app = make_app(DATASET)
+    engine = app.workflows
+    written: list[tuple[int, int]] = []
+    save = engine.save
+
+    async def recording(ctx, k, value, s):  # type: ignore[no-untyped-def]
+        taken = await save(ctx, k, value, s)
+        written.append((engine.last_written, s.size))
+        return taken
+
+    engine.save = recording  # type: ignore[method-assign]
+    wf_id = await engine.start(fn(app, "analyze"), (2000, 200))
+    row = await run_until(app, wf_id)
+    assert (row.status, list(engine.value(row.result))) == ("done", [2000, 1999 * 1999])
+    assert row.checkpoints == 10
+    late = written[-3:]
+    assert all(size > 50_000 for _, size in late)
+    # each later checkpoint adds 200 items to a list already stored: far less than the whole
+    assert all(w < size / 3 for w, size in late), written
+
+
+async def test_a_workflow_resumed_from_an_incremental_checkpoint_goes_on(make_app: Callable[..., App]) -> None:
+    app = make_app(DATASET)
+    wf_id = await app.workflows.start(fn(app, "analyze"), (1500, 500))
+    backend = app.workflows.backend
+    claimed = await backend.claim("default", "w1", 0.01)
+    assert claimed is not None
+    # a run that stops after its second checkpoint, as a killed worker does
+    calls = 0
+    save = app.workflows.save
+
+    async def crash_after_two(ctx, k, value, s):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls > 2:
+            raise asyncio.CancelledError
+        return await save(ctx, k, value, s)
+
+    app.workflows.save = crash_after_two  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await app.workflows.run(claimed)
+    app.workflows.save = save  # type: ignore[method-assign]
+    row = await app.workflows.get(wf_id)
+    assert row.checkpoint == "after 1000" and row.state.startswith(b"TMWC")
+    await asyncio.sleep(0.02)  # the lease runs out
+    row = await run_until(app, wf_id)
+    assert list(app.workflows.value(row.result)) == [1500, 1499 * 1499]
+
+
+async def test_a_missing_chunk_fails_the_workflow_with_a_reason(make_app: Callable[..., App]) -> None:
+    app = make_app(DATASET.replace('(checkpoint (str "after " (+ i 1)) i)', '(workflow/await-signal "go")'))
+    wf_id = await app.workflows.start(fn(app, "analyze"), (1000, 1000))
+    row = await run_until(app, wf_id, ("waiting",))
+    assert row.state.startswith(b"TMWC")
+    backend = app.workflows.backend
+    if hasattr(backend, "r"):
+        await backend.r.delete(backend._wf(wf_id) + ":chunks")
+    else:
+        await backend._run(lambda conn: conn.execute("DELETE FROM wf_chunks WHERE wf = ?", (wf_id,)))
+    await app.workflows.signal(wf_id, row.waiting_for, 1)
+    row = await run_until(app, wf_id)
+    assert row.status == "failed" and "corrupt-data" in row.error and "is missing from the store" in row.error
+
+
+async def test_a_workflow_waits_for_a_person_who_follows_an_emailed_link(make_app: Callable[..., App]) -> None:
+    from starlette.testclient import TestClient
+
+    app = make_app("""
+        (def outbox (ref []))
+        (defn send-email [to url] (swap! outbox conj [to url]))
+
+        (defn approval [who]
+          (let [id (workflow/id)
+                url (workflow/step "link"
+                      (fn [] (continuation-url
+                               (save-continuation
+                                 (fn [data] (workflow/signal id "answer" (get data "ok")) "Thanks, noted.")
+                                 :shareable #t :ttl 86400))))]
+            (workflow/step "mail" (fn [] (send-email who url)))
+            [:approved (workflow/await-signal "answer")]))
+    """)
+    wf_id = await app.workflows.start(fn(app, "approval"), ("boss@example.com",))
+    await run_until(app, wf_id, ("waiting",))
+    [[to, url]] = list(fn(app, "outbox").value)
+    assert to == "boss@example.com" and url.startswith("/k/")
+    with TestClient(app) as person:  # another browser: the link is shareable
+        assert person.get(url).status_code == 200  # a preview uses nothing up
+        assert person.post(url, data={"ok": "yes"}).text == "Thanks, noted."
+        assert person.post(url, data={"ok": "no"}).status_code == 410  # one-shot
+    row = await run_until(app, wf_id)
+    assert list(app.workflows.value(row.result)) == [Keyword("approved"), "yes"]
+
+
+async def test_exit_in_a_workflow_fails_that_workflow_and_the_worker_goes_on(make_app: Callable[..., App]) -> None:
+    app = make_app("""
+        (defn quits [] (exit 3))
+        (defn fine [] :ok)
+    """)
+    bad = await app.workflows.start(fn(app, "quits"))
+    good = await app.workflows.start(fn(app, "fine"))
+    row = await run_until(app, bad)
+    assert row.status == "failed" and "(exit 3)" in row.error
+    assert (await run_until(app, good)).status == "done"

@@ -15,16 +15,17 @@ import contextvars
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..lang.builtins.registry import REGISTRY
 from ..lang.code import Builtin, Closure
-from ..lang.errors import TurmericError, type_error
-from ..lang.machine import Machine
+from ..lang.errors import CORRUPT_DATA, TurmericError, err, type_error
+from ..lang.machine import ExitRequest, Machine
 from ..lang.printer import pr_str
 from ..lang.serial import deserialize, serialize
 from ..lang.values import Struct, StructType, TVector, tvector
+from . import chunks
 from .errors import LeaseLost, WorkflowUnavailable
 from .records import Backend, Save, WorkflowRow
 
@@ -46,6 +47,8 @@ class RunCtx:
     row: WorkflowRow
     run_id: str
     step: str | None = None
+    #: Digests of the chunks stored for this workflow (incremental checkpoints).
+    known: set[bytes] = field(default_factory=set)
 
 
 CURRENT: contextvars.ContextVar[RunCtx] = contextvars.ContextVar("tmweb_workflow")
@@ -80,6 +83,11 @@ class Workflows:
         #: Called (with no argument) when a workflow becomes runnable in this process, so
         #: an in-process worker claims it at once instead of at its next poll.
         self.listeners: list[Callable[[], None]] = []
+        #: Checkpoints of `chunks.MIN_INCREMENTAL` bytes or more write only the chunks the
+        #: workflow has not stored yet (chunks.py).
+        self.incremental = True
+        #: Bytes the last checkpoint of this process wrote (state + new chunks), for bench/.
+        self.last_written = 0
 
     @property
     def backend(self) -> Backend:
@@ -125,20 +133,25 @@ class Workflows:
         """Run a workflow this process claimed until it finishes, fails or waits; return
         what it came to ("done", "failed", "suspended", "lost" or "unavailable")."""
         assert row.run_id is not None
+        ctx = RunCtx(self, row, row.run_id)
         try:
-            frame_args = self._load(row)
+            frame_args = await self._load(row, ctx)
+        except WorkflowUnavailable:
+            return "unavailable"
         except TurmericError as e:
             reason = f"its stored state cannot be resumed by the current code: {e.format()}"
             log.error("workflow %s failed: %s", row.id, reason)
             return await self._finish(row, None, reason)
         machine = Machine(None)
         machine.rt = self.rt
-        token = CURRENT.set(RunCtx(self, row, row.run_id))
+        token = CURRENT.set(ctx)
         try:
             result = await machine.run_async(machine.start(*frame_args))
         except TurmericError as e:
             log.warning("workflow %s failed:\n%s", row.id, e.format())
             return await self._finish(row, None, e.format())
+        except ExitRequest as e:  # a worker serves many workflows: (exit) ends only this one
+            return await self._finish(row, None, f"error: the workflow called (exit {e.code})")
         except LeaseLost:
             log.warning("workflow %s: lease lost to another worker; this run stops", row.id)
             return "lost"
@@ -155,11 +168,12 @@ class Workflows:
             return await self._finish(row, None, f"its result cannot be stored: {e.format()}")
         return await self._finish(row, blob, None)
 
-    def _load(self, row: WorkflowRow) -> tuple[Any, tuple[Any, ...]]:
+    async def _load(self, row: WorkflowRow, ctx: RunCtx) -> tuple[Any, tuple[Any, ...]]:
         """(function, args) that start or resume the claimed workflow."""
         if row.state is None:
             raise type_error("the workflow has no stored state")
-        state = deserialize(self.rt, row.state)
+        data, ctx.known = await self.state_bytes(row)
+        state = deserialize(self.rt, data)
         if state.__class__ is not TVector or len(state) != 2:
             raise type_error(f"the stored state is not a workflow state: {pr_str(state)[:80]}")
         head, rest = state[0], state[1]
@@ -167,6 +181,19 @@ class Workflows:
             return head, tuple(rest)
         value = deserialize(self.rt, row.inbox) if row.kind == "signal" and row.inbox is not None else rest
         return RESUME, (head, value)
+
+    async def state_bytes(self, row: WorkflowRow) -> tuple[bytes, set[bytes]]:
+        """The serialized state of `row`, its chunks put together if it is a manifest, and
+        the digests of those chunks."""
+        data = row.state or b""
+        digests = chunks.parse_manifest(data)
+        if digests is None:
+            return data, set()
+        found = await self.backend.chunks(row.id, digests)
+        missing = [d.hex() for d in digests if d not in found]
+        if missing:
+            raise err(CORRUPT_DATA, f"the checkpoint's chunk {missing[0]} is missing from the store")
+        return b"".join(found[d] for d in digests), set(digests)
 
     async def _finish(self, row: WorkflowRow, result: bytes | None, error: str | None) -> str:
         try:
@@ -181,8 +208,19 @@ class Workflows:
 
     async def save(self, ctx: RunCtx, k: Any, value: Any, save: Save) -> bytes | None:
         """Write a checkpoint: `[k value]` is what a worker resumes from."""
-        save.state = serialize(self.rt, tvector([k, value]))
+        data = serialize(self.rt, tvector([k, value]))
+        save.size = len(data)
+        if self.incremental and len(data) >= chunks.MIN_INCREMENTAL:
+            pieces = [(chunks.digest(c), c) for c in chunks.split(data)]
+            save.keep = [d for d, _ in pieces]
+            save.chunks = list({d: c for d, c in pieces if d not in ctx.known}.items())
+            save.state = chunks.manifest(save.keep)
+            self.last_written = len(save.state) + sum(len(c) for _, c in save.chunks)
+        else:
+            save.state = data
+            self.last_written = len(data)
         taken = await self.backend.save(ctx.row.id, ctx.run_id, save)
+        ctx.known = set(save.keep or ())
         if save.status != "running":
             self._kick()
         return taken

@@ -57,9 +57,11 @@ redis.call('HINCRBY', KEYS[1], 'claims', 1)
 return 1
 """
 
-# KEYS: wf hash, steps hash, step order list, signal list, timers zset, target stream;
-# ARGV: run_id, status, state, checkpoint, now, wake_at, waiting_for, queue, step name,
-# step value (or '' for none), has_step ('1'/'0'). Returns the taken signal value or false.
+# KEYS: wf hash, steps hash, step order list, signal list, timers zset, target stream,
+# chunks hash; ARGV: run_id, status, state, checkpoint, now, wake_at, waiting_for, queue,
+# step name, step value (or '' for none), has_step ('1'/'0'), size, 'whole' or 'inc',
+# n new chunks, then n (digest, bytes) pairs, then every digest the state names.
+# Returns the taken signal value or false.
 _SAVE = """
 if redis.call('HGET', KEYS[1], 'run_id') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'status') ~= 'running' then
   return redis.error_reply('LEASE_LOST')
@@ -77,6 +79,18 @@ redis.call('HSET', KEYS[1], 'status', status, 'kind', kind, 'state', ARGV[3], 'i
            'checkpoint', ARGV[4], 'checkpoint_bytes', string.len(ARGV[3]), 'updated', ARGV[5],
            'wake_at', ARGV[6], 'waiting_for', (status == 'waiting') and ARGV[7] or '')
 redis.call('HINCRBY', KEYS[1], 'checkpoints', 1)
+redis.call('HSET', KEYS[1], 'checkpoint_bytes', ARGV[12])
+if ARGV[13] == 'whole' then
+  redis.call('DEL', KEYS[7])
+else
+  local n = tonumber(ARGV[14])
+  for i = 0, n - 1 do redis.call('HSETNX', KEYS[7], ARGV[15 + 2 * i], ARGV[16 + 2 * i]) end
+  local keep = {}
+  for i = 15 + 2 * n, #ARGV do keep[ARGV[i]] = true end
+  for _, d in ipairs(redis.call('HKEYS', KEYS[7])) do
+    if not keep[d] then redis.call('HDEL', KEYS[7], d) end
+  end
+end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'queue', ARGV[8]) end
 if status ~= 'running' then redis.call('HSET', KEYS[1], 'lease_owner', '', 'run_id', '') end
 if status == 'sleeping' then redis.call('ZADD', KEYS[5], ARGV[6], id) end
@@ -84,14 +98,17 @@ if status == 'ready' then redis.call('XADD', KEYS[6], '*', 'wf', id) end
 return taken
 """
 
-# KEYS: wf hash, signals prefix (unused), ARGV: run_id, status, result, error, now
+# KEYS: wf hash, chunks hash; ARGV: run_id, status, result, error, now
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'run_id') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'status') ~= 'running' then
   return redis.error_reply('LEASE_LOST')
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3], 'error', ARGV[4], 'updated', ARGV[5],
            'lease_owner', '', 'run_id', '')
-if ARGV[2] == 'done' then redis.call('HSET', KEYS[1], 'state', '', 'inbox', '') end
+if ARGV[2] == 'done' then
+  redis.call('HSET', KEYS[1], 'state', '', 'inbox', '')
+  redis.call('DEL', KEYS[2])
+end
 return 1
 """
 
@@ -228,6 +245,15 @@ class RedisWorkflows:
         stream, entries of dead workers (idle past the lease) are taken over, then new
         entries are read; an entry whose workflow is not runnable is acknowledged away."""
         stream = self._stream(queue)
+        try:
+            return await self._claim_from(stream, queue, worker, lease)
+        except redis.exceptions.ResponseError as e:
+            if "NOGROUP" not in str(e):
+                raise
+            self._groups.clear()  # Redis restarted without its data: make the groups again
+            return None
+
+    async def _claim_from(self, stream: str, queue: str, worker: str, lease: float) -> WorkflowRow | None:
         async with self._errors():
             await self._ensure_group(stream)
             now = self.clock()
@@ -288,10 +314,19 @@ class RedisWorkflows:
         keys = [
             self._wf(wf_id), self._wf(wf_id) + ":steps", self._wf(wf_id) + ":steporder",
             self._signals(wf_id, save.waiting_for or ""), self._timers(row_queue), self._stream(row_queue),
+            self._wf(wf_id) + ":chunks",
         ]  # fmt: skip
         step_name, step_value = save.step if save.step is not None else ("", b"")
         args = [run_id, save.status, save.state, save.checkpoint, self.clock(), save.wake_at or self.clock(),
-                save.waiting_for or "", save.queue or "", step_name, step_value, "1" if save.step else "0"]  # fmt: skip
+                save.waiting_for or "", save.queue or "", step_name, step_value, "1" if save.step else "0",
+                save.size or len(save.state)]  # fmt: skip
+        if save.chunks is None:
+            args.append("whole")
+        else:
+            args += ["inc", len(save.chunks)]
+            for d, c in save.chunks:
+                args += [d, c]
+            args += list(save.keep or ())
         async with self._errors(wf_id):
             if save.queue:
                 await self._ensure_group(self._stream(save.queue))
@@ -301,7 +336,12 @@ class RedisWorkflows:
     async def finish(self, wf_id: str, run_id: str, result: bytes | None, error: str | None) -> None:
         status = "failed" if error is not None else "done"
         async with self._errors(wf_id):
-            await self._script("_finish", keys=[self._wf(wf_id)], args=[run_id, status, result or b"", error or "", self.clock()])
+            await self._script("_finish", keys=[self._wf(wf_id), self._wf(wf_id) + ":chunks"], args=[run_id, status, result or b"", error or "", self.clock()])
+
+    async def chunks(self, wf_id: str, digests: list[bytes]) -> dict[bytes, bytes]:
+        async with self._errors():
+            values = await self.r.hmget(self._wf(wf_id) + ":chunks", digests) if digests else []
+            return {d: v for d, v in zip(digests, values) if v is not None}
 
     async def step_result(self, wf_id: str, name: str) -> bytes | None:
         async with self._errors():

@@ -40,6 +40,8 @@ _SCHEMA = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, wf TEXT NOT NULL, name TEXT NOT NULL,
         value BLOB, at REAL NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS wf_signals_by_wf ON wf_signals (wf, name, seq)",
+    """CREATE TABLE IF NOT EXISTS wf_chunks (
+        wf TEXT NOT NULL, digest BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (wf, digest))""",
 ]
 
 _COLUMNS = (
@@ -104,6 +106,9 @@ class SQLiteWorkflows:
 
     async def step_result(self, wf_id: str, name: str) -> bytes | None:
         return await self._run(self._step_result, wf_id, name)
+
+    async def chunks(self, wf_id: str, digests: list[bytes]) -> dict[bytes, bytes]:
+        return await self._run(self._chunks, wf_id, digests)
 
     async def signal(self, wf_id: str, name: str, value: bytes) -> None:
         await self._run(self._signal, wf_id, name, value)
@@ -181,6 +186,7 @@ class SQLiteWorkflows:
                     "INSERT OR REPLACE INTO wf_steps (wf, name, value, at) VALUES (?, ?, ?, ?)",
                     (wf_id, s.step[0], s.step[1], now),
                 )
+            self._store_chunks(conn, wf_id, s)
             kind, inbox, status, taken = "resume", None, s.status, None
             if s.status == "waiting":
                 sig = conn.execute(
@@ -198,10 +204,30 @@ class SQLiteWorkflows:
                 " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
                 " run_id = CASE WHEN ? THEN NULL ELSE run_id END WHERE id = ?",
                 (status, kind, s.state, inbox, s.wake_at if s.status == "sleeping" else now,
-                 s.waiting_for if status == "waiting" else None, s.checkpoint, len(s.state),
+                 s.waiting_for if status == "waiting" else None, s.checkpoint, s.size or len(s.state),
                  s.queue, now, release, release, wf_id),
             )  # fmt: skip
             return taken
+
+    def _store_chunks(self, conn: sqlite3.Connection, wf_id: str, s: Save) -> None:
+        """The new chunks of an incremental checkpoint in, the ones it no longer names out."""
+        if s.chunks is None:
+            conn.execute("DELETE FROM wf_chunks WHERE wf = ?", (wf_id,))
+            return
+        conn.executemany(
+            "INSERT OR IGNORE INTO wf_chunks (wf, digest, data) VALUES (?, ?, ?)",
+            [(wf_id, d, c) for d, c in s.chunks],
+        )
+        wanted = set(s.keep or ())
+        stored = [d for (d,) in conn.execute("SELECT digest FROM wf_chunks WHERE wf = ?", (wf_id,))]
+        gone = [(wf_id, d) for d in stored if d not in wanted]
+        if gone:
+            conn.executemany("DELETE FROM wf_chunks WHERE wf = ? AND digest = ?", gone)
+
+    def _chunks(self, conn: sqlite3.Connection, wf_id: str, digests: list[bytes]) -> dict[bytes, bytes]:
+        rows = conn.execute("SELECT digest, data FROM wf_chunks WHERE wf = ?", (wf_id,)).fetchall()
+        wanted = set(digests)
+        return {d: c for d, c in rows if d in wanted}
 
     def _finish(self, conn: sqlite3.Connection, wf_id: str, run_id: str, result: bytes | None, error: str | None) -> None:
         now = self.clock()
@@ -217,6 +243,7 @@ class SQLiteWorkflows:
             )
             if error is None:
                 conn.execute("DELETE FROM wf_signals WHERE wf = ?", (wf_id,))
+                conn.execute("DELETE FROM wf_chunks WHERE wf = ?", (wf_id,))
 
     def _fail(self, conn: sqlite3.Connection, wf_id: str, error: str) -> None:
         with _immediate(conn):
