@@ -87,6 +87,10 @@ class Worker:
                 log.warning("workflow store unavailable, trying again: %s", e)
                 await asyncio.sleep(1.0)
                 return n
+            except Exception:  # a bug or a store in a state we did not foresee: keep serving
+                log.exception("claiming a workflow failed; trying again in a second")
+                await asyncio.sleep(1.0)
+                return n
             if row is None:
                 return n
             task = asyncio.create_task(self._run(row))
