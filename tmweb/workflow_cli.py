@@ -149,7 +149,8 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Every unfinished workflow the current code cannot resume, and why; exit 1 if any."""
+    """Every unfinished workflow and live web continuation the current code cannot resume,
+    and why; exit 1 if any."""
     from .lang.serial import deserialize
 
     async def go(app: Any, engine: Workflows) -> int:
@@ -157,14 +158,69 @@ def cmd_check(args: argparse.Namespace) -> int:
         bad = 0
         for r in rows:
             try:
-                deserialize(app.rt, r.state) if r.state is not None else None
+                if r.state is not None:
+                    deserialize(app.rt, (await engine.state_bytes(r))[0])
             except TurmericError as e:
                 bad += 1
                 print(f"{r.id} ({r.status}, {r.fn}, at {r.checkpoint or 'its start'}): cannot be resumed: {e.message}")
         print(f"{len(rows) - bad} of {len(rows)} unfinished workflows can be resumed by the current code")
-        return 1 if bad else 0
+        records = await stored_records(app)
+        bad_k = 0
+        for key, blob in records:
+            try:
+                deserialize(app.rt, blob)
+            except TurmericError as e:
+                bad_k += 1
+                print(f"continuation {key[:8]}…: cannot be resumed: {e.message}")
+        print(f"{len(records) - bad_k} of {len(records)} live web continuations can be resumed by the current code")
+        return 1 if bad or bad_k else 0
 
     return asyncio.run(_with_engine(args, go))
+
+
+async def stored_records(app: Any) -> list[tuple[str, bytes]]:
+    """(key, blob) of every live web continuation in the app's store whose record checks
+    out with the app's keys (a record that does not is never loaded, as when served)."""
+    import json
+    import struct
+
+    from .web.records import MAGIC, RecordExpired, RecordMeta, RecordTampered, unseal
+
+    store = app.store
+    raw: list[bytes] = []
+    path = getattr(store, "path", None)
+    if isinstance(path, str):
+        import sqlite3
+
+        if os.path.exists(path):
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                raw = [d for (d,) in conn.execute("SELECT data FROM continuations")]
+            except sqlite3.OperationalError:  # no continuations table yet
+                raw = []
+            finally:
+                conn.close()
+    else:
+        client = store._redis() if hasattr(store, "_redis") else None
+        if client is not None:
+            async for key in client.scan_iter(f"{store.prefix}*"):
+                kind = await client.type(key)
+                if kind == b"string":
+                    raw.append(await client.get(key) or b"")
+                elif kind == b"hash":
+                    raw.append(await client.hget(key, "data") or b"")
+    out = []
+    keys = app.tokens.secret_keys
+    for data in raw:
+        if not data.startswith(MAGIC):
+            continue  # a flow's done-url note, not a continuation
+        (n,) = struct.unpack_from(">I", data, len(MAGIC))
+        try:
+            meta = RecordMeta(**json.loads(data[len(MAGIC) + 4 : len(MAGIC) + 4 + n]))
+            out.append((meta.key, unseal(keys, data, meta, app.tokens.clock())))
+        except (RecordExpired, RecordTampered, ValueError, TypeError):
+            continue
+    return out
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -228,6 +284,6 @@ def add_commands(sub: Any, guard: Any) -> None:
     _common(rt)
     rt.add_argument("id")
     rt.set_defaults(fn=lambda a: guard(lambda: cmd_retry(a)))
-    ck = cmds.add_parser("check", help="list the unfinished workflows the current code cannot resume, and why")
+    ck = cmds.add_parser("check", help="list the unfinished workflows and live web continuations the current code cannot resume, and why")
     _common(ck)
     ck.set_defaults(fn=lambda a: guard(lambda: cmd_check(a)))

@@ -17,6 +17,8 @@ import pytest
 KEY = "workflow-cli-secret-key-0123456789abcdef"
 
 FLOWS = """
+(defroute GET "/ask" [req] (str "got " (get (send/suspend (fn [u] (str "<a href=" u ">go</a>"))) "v")))
+
 (defn greet [name n] (workflow/step "hello" (fn [] (str "hello " name " " (* n 2)))))
 
 (defn waiter [] (def v (workflow/await-signal "go")) (+ v 1))
@@ -116,12 +118,42 @@ def test_check_lists_the_workflows_changed_code_cannot_resume_and_retry_resumes_
     finally:
         w.send_signal(signal.SIGTERM)
         w.wait(10)
+    # a web continuation suspended in the same app (same store and key)
+    from starlette.testclient import TestClient
+
+    from tmweb.web.app import App
+
+    with TestClient(App(str(app), secret_key=KEY)) as client:
+        assert "/k/" in client.get("/ask").text
     ok = tmweb("workflow", "check", str(app), cwd=app.parent)
-    assert ok.returncode == 0 and "1 of 1 unfinished workflows can be resumed" in ok.stdout
-    (app / "flows.tm").write_text(FLOWS.replace("(+ v 1)", "(+ v 100)"))
+    assert ok.returncode == 0, ok.stdout
+    assert "1 of 1 unfinished workflows can be resumed" in ok.stdout
+    assert "1 of 1 live web continuations can be resumed" in ok.stdout
+    (app / "flows.tm").write_text(FLOWS.replace("(+ v 1)", "(+ v 100)").replace('"got "', '"now "'))
     bad = tmweb("workflow", "check", str(app), cwd=app.parent)
     assert bad.returncode == 1, bad.stdout
     assert f"{wf_id} (waiting, flows.waiter, at await go): cannot be resumed" in bad.stdout
-    assert "flows.waiter" in bad.stdout and "0 of 1" in bad.stdout
-    (app / "flows.tm").write_text(FLOWS)
+    assert "flows.waiter" in bad.stdout and "0 of 1 unfinished" in bad.stdout
+    assert "0 of 1 live web continuations" in bad.stdout
+    assert re.search(r"continuation \S+…: cannot be resumed: the code of flows\.GET /ask changed", bad.stdout), bad.stdout
+    # deployed anyway: the signal wakes it, the worker fails it naming the function
+    assert tmweb("workflow", "signal", str(app), wf_id, "go", "1", cwd=app.parent).returncode == 0
+    w = subprocess.Popen([sys.executable, "-m", "tmweb.cli", "worker", str(app), "--lease", "1", "--poll", "0.05"],
+                         cwd=app.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        failed = show_until(app, wf_id, "failed")
+        assert "schema-mismatch" in failed and "the code of flows.waiter changed" in failed
+    finally:
+        w.send_signal(signal.SIGTERM)  # the deploy is rolled back: workers of the old code go
+        w.wait(10)
+    (app / "flows.tm").write_text(FLOWS)  # the code restored
     assert tmweb("workflow", "check", str(app), cwd=app.parent).returncode == 0
+    retried = tmweb("workflow", "retry", str(app), wf_id, cwd=app.parent)
+    assert retried.returncode == 0 and "will be resumed from its last checkpoint" in retried.stdout
+    w = subprocess.Popen([sys.executable, "-m", "tmweb.cli", "worker", str(app), "--lease", "1", "--poll", "0.05"],
+                         cwd=app.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        assert "result:     2" in show_until(app, wf_id, "done")
+    finally:
+        w.send_signal(signal.SIGTERM)
+        w.wait(10)
