@@ -359,3 +359,27 @@ async def test_exit_in_a_workflow_fails_that_workflow_and_the_worker_goes_on(mak
     row = await run_until(app, bad)
     assert row.status == "failed" and "(exit 3)" in row.error
     assert (await run_until(app, good)).status == "done"
+
+
+async def test_an_http_post_the_app_exposes_signals_a_workflow(make_app: Callable[..., App]) -> None:
+    from starlette.testclient import TestClient
+
+    app = make_app("""
+        (defn approval [] [:by (workflow/await-signal "approve")])
+        (defroute POST "/approve/{id}" [req]
+          (try
+            (workflow/signal (path-param req "id") "approve" (get (form-data req) "who"))
+            "sent"
+            (catch [e] (response (str "cannot: " e.message) :status 409))))
+    """)
+    wf_id = await app.workflows.start(fn(app, "approval"))
+    await run_until(app, wf_id, ("waiting",))
+    with TestClient(app) as client:
+        assert client.post(f"/approve/{wf_id}", data={"who": "ann"}).text == "sent"
+    row = await run_until(app, wf_id)
+    assert list(app.workflows.value(row.result)) == [Keyword("by"), "ann"]
+    with TestClient(app) as client:
+        late = client.post(f"/approve/{wf_id}", data={"who": "bob"})
+        unknown = client.post("/approve/wf-nope", data={"who": "bob"})
+    assert late.status_code == 409 and "is done: it takes no more signals" in late.text
+    assert unknown.status_code == 409 and "no workflow with the id 'wf-nope'" in unknown.text

@@ -42,14 +42,19 @@ _INTS = {"checkpoint_bytes", "checkpoints", "claims"}
 _BLOBS = {"state", "inbox", "result"}
 
 # KEYS: wf hash; ARGV: worker, lease_until, run_id, now. Claimable: ready, a due sleeper,
-# or running with its lease run out. Returns 1 if claimed.
+# or running with its lease run out. Returns 1 if claimed, 2 if another worker's lease on
+# it still runs (the entry stays pending: it is that worker's, or the next claimer's once
+# the lease is out), 0 if the entry is obsolete (done, failed, waiting, asleep).
 _CLAIM = """
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 0 end
 local now = tonumber(ARGV[4])
 local ok = st == 'ready'
 if st == 'sleeping' and tonumber(redis.call('HGET', KEYS[1], 'wake_at')) <= now then ok = true end
-if st == 'running' and tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0') < now then ok = true end
+if st == 'running' then
+  if tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0') >= now then return 2 end
+  ok = true
+end
 if not ok then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'lease_owner', ARGV[1], 'lease_until', ARGV[2],
            'run_id', ARGV[3], 'updated', ARGV[4], 'waiting_for', '')
@@ -277,10 +282,14 @@ class RedisWorkflows:
                 wf_id = fields[0][1][b"wf"].decode()
                 run_id = uuid.uuid4().hex
                 now = self.clock()
-                if await self._script("_claim", keys=[self._wf(wf_id)], args=[worker, now + lease, run_id, now]):
+                got = await self._script("_claim", keys=[self._wf(wf_id)], args=[worker, now + lease, run_id, now])
+                if got == 1:
                     self._entries[run_id] = (queue, entry, wf_id)
+                    # its idle time counts from now, after the lease was written
+                    await self.r.xclaim(stream, GROUP, worker, 0, [entry], justid=True)
                     return await self.get(wf_id)
-                await self._ack(stream, entry)  # finished, waiting or another's: not for us
+                if got == 0:
+                    await self._ack(stream, entry)  # finished, waiting or asleep: obsolete
         return None
 
     async def ack(self, row: WorkflowRow, outcome: str) -> None:
@@ -305,9 +314,10 @@ class RedisWorkflows:
                 qe = self._entries.get(run_id)
                 if qe is None:
                     continue
-                # resets the entry's idle time: no XAUTOCLAIM takes it while we beat
-                await self.r.xclaim(self._stream(qe[0]), GROUP, worker, 0, [qe[1]], justid=True)
+                # the lease first, then the entry's idle time (which XAUTOCLAIM goes by):
+                # an entry idle for a lease always has a lease that ran out
                 await self._script("_renew", keys=[self._wf(qe[2])], args=[run_id, until])
+                await self.r.xclaim(self._stream(qe[0]), GROUP, worker, 0, [qe[1]], justid=True)
 
     async def save(self, wf_id: str, run_id: str, save: Save) -> bytes | None:
         row_queue = save.queue or (await self.r.hget(self._wf(wf_id), "queue") or b"default").decode()
