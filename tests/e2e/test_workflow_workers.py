@@ -79,6 +79,12 @@ FLOWS = """
           (wft.pause 0.4))))
     [(count (deref processed)) (get (last (deref processed)) :square)]))
 
+(defn travel [n]
+  ;; the seed's task migration: half the job on one machine, the rest on another
+  (def half (workflow/step "first half" (fn [] (wft.effect (str "first half on " (getenv "NODE"))) (* n 2))))
+  (workflow/migrate "node-b")
+  (workflow/step "second half" (fn [] (wft.effect (str "second half on " (getenv "NODE"))) (+ half 1))))
+
 (defn short [i]
   (workflow/step "only" (fn [] (wft.effect (str "only " (workflow/step-key))))))
 """
@@ -99,12 +105,12 @@ class Workers:
         env["PYTHONPATH"] = os.pathsep.join([str(self.root), env.get("PYTHONPATH", "")])
         return env
 
-    def start(self, *extra: str) -> subprocess.Popen[bytes]:
+    def start(self, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.root / f"worker{len(self.procs)}.log", "wb")  # noqa: SIM115
         p = subprocess.Popen(
             [sys.executable, "-m", "tmweb.cli", "worker", str(self.app_dir), "--lease", LEASE,
              "--poll", "0.05", "--import", "wfhelpers", *self.store, *extra],
-            cwd=self.root, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=self.root, env={**self.env(), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.procs.append(p)
         return p
@@ -261,3 +267,15 @@ def test_the_seeds_dataset_checkpointing_survives_a_kill(workers: Workers, app: 
     assert done.count("checkpointed 1000") == 1  # resumed from a checkpoint, not from item 0
     assert done[-1] == "checkpointed 5000"
     assert asyncio.run(app.workflows.get(wf)).checkpoints >= 5
+
+
+def test_a_job_started_on_one_worker_migrates_to_another_queue_and_finishes_there(
+    workers: Workers, app: App
+) -> None:
+    workers.start(env={"NODE": "a"})
+    workers.start("--queue", "node-b", env={"NODE": "b"})
+    wf = start(app, "travel", 20)
+    wait_for(lambda: status(app, wf) == "done", what="the migrated job")
+    assert result(app, wf) == 41
+    assert effects(workers) == ["first half on a", "second half on b"]
+    assert asyncio.run(app.workflows.get(wf)).queue == "node-b"
