@@ -383,3 +383,21 @@ async def test_an_http_post_the_app_exposes_signals_a_workflow(make_app: Callabl
         unknown = client.post("/approve/wf-nope", data={"who": "bob"})
     assert late.status_code == 409 and "is done: it takes no more signals" in late.text
     assert unknown.status_code == 409 and "no workflow with the id 'wf-nope'" in unknown.text
+
+
+async def test_a_workflow_whose_runs_keep_dying_is_failed_after_ten_claims(make_app: Callable[..., App]) -> None:
+    from tmweb.workflow.records import MAX_TRIES
+
+    app = make_app('(defn doomed [] (checkpoint "a" 1) 2)')
+    wf_id = await app.workflows.start(fn(app, "doomed"))
+    backend = app.workflows.backend
+    for i in range(MAX_TRIES):  # each claimer dies before its first checkpoint
+        row = await backend.claim("default", f"w{i}", 0.01)
+        assert row is not None and row.id == wf_id
+        await asyncio.sleep(0.03)
+    assert await backend.claim("default", "last", 0.01) is None
+    row = await app.workflows.get(wf_id)
+    assert row.status == "failed" and f"claimed {MAX_TRIES} times in a row without reaching a checkpoint" in row.error
+    await backend.retry(wf_id)
+    row = await run_until(app, wf_id)
+    assert (row.status, app.workflows.value(row.result)) == ("done", 2)

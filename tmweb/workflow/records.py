@@ -14,6 +14,18 @@ from typing import Protocol
 
 #: Every status a workflow has, in the order of its life.
 STATUSES = ("ready", "running", "sleeping", "waiting", "done", "failed")
+#: Claims in a row without a checkpoint after which a workflow is failed instead of run
+#: again: each of its runs killed the process running it (a poison workflow).
+MAX_TRIES = 10
+
+
+def poisoned(tries: int) -> str:
+    """The error of a workflow failed after `tries` runs that never reached a checkpoint."""
+    return (
+        f"error: the workflow was claimed {tries} times in a row without reaching a checkpoint: "
+        "the process running it died each time (a crash, a kill, out of memory?); fix the cause, "
+        "then `tmweb workflow retry APP_DIR ID` resumes it from its last checkpoint"
+    )
 FINISHED = ("done", "failed")
 
 

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from .errors import LeaseLost, UnknownWorkflow, WorkflowError, WorkflowFinished, WorkflowUnavailable
-from .records import Save, WorkflowRow
+from .records import MAX_TRIES, Save, WorkflowRow, poisoned
 
 GROUP = "workers"
 
@@ -41,7 +41,8 @@ _FLOATS = {"wake_at", "lease_until", "created", "updated"}
 _INTS = {"checkpoint_bytes", "checkpoints", "claims"}
 _BLOBS = {"state", "inbox", "result"}
 
-# KEYS: wf hash; ARGV: worker, lease_until, run_id, now. Claimable: ready, a due sleeper,
+# KEYS: wf hash; ARGV: worker, lease_until, run_id, now, max tries, the error of a
+# workflow claimed that many times without a checkpoint (failed then). Claimable: ready, a due sleeper,
 # or running with its lease run out. Returns 1 if claimed, 2 if another worker's lease on
 # it still runs (the entry stays pending: it is that worker's, or the next claimer's once
 # the lease is out), 0 if the entry is obsolete (done, failed, waiting, asleep).
@@ -56,6 +57,13 @@ if st == 'running' then
   ok = true
 end
 if not ok then return 0 end
+local tries = tonumber(redis.call('HGET', KEYS[1], 'tries') or '0')
+if tries >= tonumber(ARGV[5]) then
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[6], 'lease_owner', '', 'run_id', '',
+             'updated', ARGV[4])
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'tries', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'lease_owner', ARGV[1], 'lease_until', ARGV[2],
            'run_id', ARGV[3], 'updated', ARGV[4], 'waiting_for', '')
 redis.call('HINCRBY', KEYS[1], 'claims', 1)
@@ -84,7 +92,7 @@ redis.call('HSET', KEYS[1], 'status', status, 'kind', kind, 'state', ARGV[3], 'i
            'checkpoint', ARGV[4], 'checkpoint_bytes', string.len(ARGV[3]), 'updated', ARGV[5],
            'wake_at', ARGV[6], 'waiting_for', (status == 'waiting') and ARGV[7] or '')
 redis.call('HINCRBY', KEYS[1], 'checkpoints', 1)
-redis.call('HSET', KEYS[1], 'checkpoint_bytes', ARGV[12])
+redis.call('HSET', KEYS[1], 'checkpoint_bytes', ARGV[12], 'tries', 0)
 if ARGV[13] == 'whole' then
   redis.call('DEL', KEYS[7])
 else
@@ -248,7 +256,9 @@ class RedisWorkflows:
     async def claim(self, queue: str, worker: str, lease: float) -> WorkflowRow | None:
         """The next workflow of `queue` this worker may run: due sleepers are moved to the
         stream, entries of dead workers (idle past the lease) are taken over, then new
-        entries are read; an entry whose workflow is not runnable is acknowledged away."""
+        entries are read. An entry whose workflow is done, failed, waiting or asleep is
+        acknowledged away; one whose workflow another worker's live lease holds stays
+        pending (XAUTOCLAIM brings it back if that worker dies)."""
         stream = self._stream(queue)
         try:
             return await self._claim_from(stream, queue, worker, lease)
@@ -282,7 +292,8 @@ class RedisWorkflows:
                 wf_id = fields[0][1][b"wf"].decode()
                 run_id = uuid.uuid4().hex
                 now = self.clock()
-                got = await self._script("_claim", keys=[self._wf(wf_id)], args=[worker, now + lease, run_id, now])
+                args = [worker, now + lease, run_id, now, MAX_TRIES, poisoned(MAX_TRIES)]
+                got = await self._script("_claim", keys=[self._wf(wf_id)], args=args)
                 if got == 1:
                     self._entries[run_id] = (queue, entry, wf_id)
                     # its idle time counts from now, after the lease was written
@@ -377,7 +388,7 @@ class RedisWorkflows:
             raise WorkflowError(f"workflow {wf_id} is {row.status}; only a failed workflow that has a checkpoint can be retried")
         async with self._errors():
             async with self.r.pipeline(transaction=True) as p:
-                p.hset(self._wf(wf_id), mapping={"status": "ready", "error": "", "updated": self.clock()})
+                p.hset(self._wf(wf_id), mapping={"status": "ready", "error": "", "tries": 0, "updated": self.clock()})
                 p.xadd(self._stream(row.queue), {"wf": wf_id})
                 await p.execute()
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from .errors import LeaseLost, UnknownWorkflow, WorkflowError, WorkflowFinished, WorkflowUnavailable
-from .records import FINISHED, Save, WorkflowRow
+from .records import FINISHED, MAX_TRIES, Save, WorkflowRow, poisoned
 
 T = TypeVar("T")
 
@@ -31,7 +31,8 @@ _SCHEMA = [
         waiting_for TEXT, lease_owner TEXT, lease_until REAL, run_id TEXT,
         checkpoint TEXT, checkpoint_bytes INTEGER NOT NULL DEFAULT 0,
         checkpoints INTEGER NOT NULL DEFAULT 0, result BLOB, error TEXT,
-        claims INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, updated REAL NOT NULL)""",
+        claims INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, updated REAL NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0)""",
     "CREATE INDEX IF NOT EXISTS wf_runnable ON wf_workflows (queue, status, wake_at)",
     """CREATE TABLE IF NOT EXISTS wf_steps (
         wf TEXT NOT NULL, name TEXT NOT NULL, value BLOB, at REAL NOT NULL,
@@ -153,13 +154,22 @@ class SQLiteWorkflows:
         if conn.execute(_CLAIMABLE, (queue, now, now)).fetchone() is None:
             return None  # a read, no write lock: an idle worker never blocks the app's writes
         with _immediate(conn):
-            r = conn.execute(_CLAIMABLE, (queue, now, now)).fetchone()
-            if r is None:
-                return None
+            while True:
+                r = conn.execute(_CLAIMABLE, (queue, now, now)).fetchone()
+                if r is None:
+                    return None
+                (tries,) = conn.execute("SELECT tries FROM wf_workflows WHERE id = ?", (r[0],)).fetchone()
+                if tries < MAX_TRIES:
+                    break
+                conn.execute(
+                    "UPDATE wf_workflows SET status = 'failed', error = ?, lease_owner = NULL, run_id = NULL,"
+                    " updated = ? WHERE id = ?",
+                    (poisoned(tries), now, r[0]),
+                )
             run_id = uuid.uuid4().hex
             conn.execute(
                 "UPDATE wf_workflows SET status = 'running', lease_owner = ?, lease_until = ?,"
-                " run_id = ?, claims = claims + 1, waiting_for = NULL, updated = ? WHERE id = ?",
+                " run_id = ?, claims = claims + 1, tries = tries + 1, waiting_for = NULL, updated = ? WHERE id = ?",
                 (worker, now + lease, run_id, now, r[0]),
             )
             return self._get(conn, r[0])
@@ -199,7 +209,7 @@ class SQLiteWorkflows:
             release = status != "running"
             conn.execute(
                 "UPDATE wf_workflows SET status = ?, kind = ?, state = ?, inbox = ?, wake_at = ?,"
-                " waiting_for = ?, checkpoint = ?, checkpoint_bytes = ?, checkpoints = checkpoints + 1,"
+                " waiting_for = ?, checkpoint = ?, checkpoint_bytes = ?, checkpoints = checkpoints + 1, tries = 0,"
                 " queue = coalesce(?, queue), updated = ?,"
                 " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
                 " run_id = CASE WHEN ? THEN NULL ELSE run_id END WHERE id = ?",
@@ -285,7 +295,7 @@ class SQLiteWorkflows:
             if r[0] != "failed" or r[1] is None:
                 raise WorkflowError(f"workflow {wf_id} is {r[0]}; only a failed workflow that has a checkpoint can be retried")
             conn.execute(
-                "UPDATE wf_workflows SET status = 'ready', error = NULL, wake_at = ?, updated = ? WHERE id = ?",
+                "UPDATE wf_workflows SET status = 'ready', error = NULL, tries = 0, wake_at = ?, updated = ? WHERE id = ?",
                 (self.clock(), self.clock(), wf_id),
             )
 
@@ -311,6 +321,9 @@ class SQLiteWorkflows:
             with _immediate(conn):
                 for sql in _SCHEMA:
                     conn.execute(sql)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(wf_workflows)")}
+                if "tries" not in columns:  # a file made before the column existed
+                    conn.execute("ALTER TABLE wf_workflows ADD COLUMN tries INTEGER NOT NULL DEFAULT 0")
         except BaseException:
             conn.close()
             raise
