@@ -197,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--store", default=None, help="the store of a token: redis://... or sqlite:///... (default: TMWEB_STORE or the app's SQLite file)")
     i.add_argument("--secret-key", default=None, help="the key the token was signed with (default: TMWEB_SECRET_KEY or the app's dev key)")
     i.set_defaults(fn=cmd_inspect)
+
+    from .workflow_cli import add_commands
+
+    add_commands(sub, _guard)  # tmweb worker, tmweb workflow ...
     return p
 
 

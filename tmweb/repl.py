@@ -29,6 +29,10 @@ APP_FUNCTIONS = frozenset({
     "render", "html", "raw", "json", "redirect", "response", "response?", "url-for",
     "path-param", "query-param", "form-data", "parse-form-data", "request-method",
     "request-path", "header", "cookie", "continuation-expired", "continuation-too-large",
+    # durable workflows (tmweb/workflow/): an app runs them in its store
+    "checkpoint", "workflow/start", "workflow/status", "workflow/signal", "workflow/step",
+    "workflow/step-key", "workflow/id", "workflow/sleep", "workflow/await-signal",
+    "workflow/migrate",
 })
 
 

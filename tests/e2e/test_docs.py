@@ -1,4 +1,4 @@
-"""The examples in docs/continuations.md and docs/language.md run as documented.
+"""The examples in docs/continuations.md, docs/language.md and docs/workflows.md run as documented.
 
 A doc shows programs as ```clojure blocks whose first line is `;; file: NAME`, then a
 ```sh block of `$ command` lines, each followed by the output it prints. This test replays
@@ -58,7 +58,7 @@ def sessions(doc: str) -> list[Session]:
     return out
 
 
-ALL = [s for doc in ("continuations.md", "language.md") for s in sessions(doc)]
+ALL = [s for doc in ("continuations.md", "language.md", "workflows.md") for s in sessions(doc)]
 
 
 def matches(expected: list[str], got: list[str]) -> bool:

@@ -39,6 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from .. import workflow
 from ..lang.builtins.registry import REGISTRY
 from ..lang.code import Continuation
 from ..lang.errors import TurmericError, type_error, user_error
@@ -129,6 +130,7 @@ class App:
                 f"store_max_bytes={store_max_bytes} is too small: give the store at least "
                 f"1 MiB plus four continuations of the largest size ({max_continuation_bytes} bytes)"
             )
+        store_url = (store or os.environ.get("TMWEB_STORE")) if store is None or isinstance(store, str) else None
         if store is None or isinstance(store, str):
             store = open_store(
                 store or os.environ.get("TMWEB_STORE"), self.app_dir, clock=clock, max_bytes=store_max_bytes
@@ -142,6 +144,8 @@ class App:
         self.continuations = Continuations(
             store, tokens, self.rt, ttl=self.ttl, max_bytes=max_continuation_bytes, limits=limits
         )
+        #: The app's durable workflows, in its store (opened on first use).
+        self.workflows = workflow.for_store(self.rt, store_url, store, self.app_dir)
         web_builtins.install(self.rt, self)
         self.jinja = self._make_jinja()
         #: pages built by a POST that answered 303, for the GET that follows

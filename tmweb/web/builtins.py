@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import workflow
 from ..lang.code import ASYNC, Builtin, Closure, Continuation
 from ..lang.errors import err, type_error, user_error
 from ..lang.printer import pr_str
@@ -495,6 +496,7 @@ def install(rt: Any, app: Any) -> None:
     rt.definition_heads.add("%defroute")
     with open(_PRELUDE, encoding="utf-8") as f:
         rt.exec_text(f.read(), core, _PRELUDE)
+    workflow.install(rt, lambda: getattr(app, "workflows", None))
 
 
 __all__ = ["CURRENT", "EXPIRED", "RESPONSE", "TOO_LARGE", "RequestCtx", "install"]

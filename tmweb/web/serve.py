@@ -97,6 +97,19 @@ def app_from_env() -> Any:
         raise SystemExit(1) from None
 
 
+def served_app_from_env() -> Any:
+    """What `tmweb serve`'s processes run: `app_from_env()` with a workflow worker started
+    by the server's lifespan (docs/workflows.md), unless TMWEB_WORKFLOWS=0."""
+    from ..workflow import DEFAULT_LEASE, with_worker
+
+    app = app_from_env()
+    engine = getattr(app, "workflows", None)  # none on the error page of --reload
+    if engine is None or os.environ.get("TMWEB_WORKFLOWS", "1") == "0":
+        return app
+    lease = float(os.environ.get("TMWEB_WORKFLOW_LEASE", DEFAULT_LEASE))
+    return with_worker(app, lambda: engine, lease=lease)
+
+
 def _app_from_env() -> Any:
     from .app import App
 
@@ -201,7 +214,7 @@ def serve(
         return 1
     _listen_with_nodelay()
     uvicorn.run(
-        "tmweb.web.serve:app_from_env",
+        "tmweb.web.serve:served_app_from_env",
         factory=True,
         host=host,
         port=port,
