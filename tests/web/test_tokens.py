@@ -103,3 +103,14 @@ def test_a_token_signed_for_another_use_is_invalid() -> None:
     other = URLSafeTimedSerializer(["k"], salt="tmweb.session").dumps(["ab" * 16, 0, 60])
     with pytest.raises(TokenInvalid):
         Tokens(["k"]).check(other)
+
+
+def test_a_keyed_hmac_function_is_hmac() -> None:
+    import hmac
+
+    from tmweb.web.signing import hmac_function
+
+    for digest in ("sha1", "sha256"):
+        mac = hmac_function(b"key", digest)
+        for msg in (b"", b"x", b"y" * 5000):
+            assert mac(msg) == hmac.digest(b"key", msg, digest)

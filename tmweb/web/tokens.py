@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .signing import b64decode, b64encode
+from .signing import b64decode, b64encode, hmac_function
 
 SALT = "tmweb.continuation"
 
@@ -73,7 +73,8 @@ class Tokens:
         self.clock = clock
         # itsdangerous's Signer: key derivation "django-concat", HMAC-SHA1
         salted = salt.encode("utf-8") + b"signer"
-        self._keys = [hashlib.sha1(salted + k.encode("utf-8")).digest() for k in self.secret_keys]
+        self._macs = [hmac_function(hashlib.sha1(salted + k.encode("utf-8")).digest(), "sha1")
+                      for k in self.secret_keys]  # fmt: skip
 
     def new(
         self, ttl: int, once: bool, flow: str | None = None, start: str = "", session: str = ""
@@ -87,7 +88,7 @@ class Tokens:
         body = b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         stamp = int(self.clock())
         value = body + "." + b64encode(stamp.to_bytes(8, "big").lstrip(b"\0"))
-        signature = hmac.digest(self._keys[0], value.encode("ascii"), "sha1")
+        signature = self._macs[0](value.encode("ascii"))
         return value + "." + b64encode(signature), TokenData(key, once, ttl, flow, start, session)
 
     def check(self, token: str) -> TokenData:
@@ -98,7 +99,7 @@ class Tokens:
             signed = value.encode("ascii")
         except (ValueError, UnicodeEncodeError):
             raise TokenInvalid("not a token") from None
-        if not value or not any(hmac.compare_digest(hmac.digest(k, signed, "sha1"), mac) for k in self._keys):
+        if not value or not any(hmac.compare_digest(f(signed), mac) for f in self._macs):
             raise TokenInvalid("bad signature")
         body, _, stamp = value.rpartition(".")
         try:  # genuine from here on: only a key-holder could make these fail
