@@ -11,18 +11,14 @@ that took over.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
 
+from ..sqlitefile import SQLiteFile, create_private, writing
 from .errors import LeaseLost, UnknownWorkflow, WorkflowError, WorkflowFinished, WorkflowUnavailable
 from .records import FINISHED, MAX_TRIES, Save, WorkflowRow, poisoned
-
-T = TypeVar("T")
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS wf_workflows (
@@ -58,18 +54,16 @@ SELECT id FROM wf_workflows
 """
 
 
-class SQLiteWorkflows:
+class SQLiteWorkflows(SQLiteFile):
     """The workflow tables in the SQLite file at `path` (created on first use)."""
 
     #: Seconds a statement waits for another process's write lock.
     busy_timeout: float = 10.0
 
     def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
-        self.path = os.path.abspath(path)
+        super().__init__(path)
         self.url = "sqlite:///" + self.path
         self.clock = clock
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteWorkflows({self.path!r})"
@@ -127,7 +121,7 @@ class SQLiteWorkflows:
 
     def _create(self, conn: sqlite3.Connection, row: WorkflowRow) -> None:
         now = self.clock()
-        with _immediate(conn):
+        with writing(conn):
             conn.execute(
                 "INSERT INTO wf_workflows (id, queue, fn, status, kind, state, wake_at, created, updated, checkpoint_bytes)"
                 " VALUES (?, ?, ?, 'ready', 'start', ?, ?, ?, ?, ?)",
@@ -153,7 +147,7 @@ class SQLiteWorkflows:
         now = self.clock()
         if conn.execute(_CLAIMABLE, (queue, now, now)).fetchone() is None:
             return None  # a read, no write lock: an idle worker never blocks the app's writes
-        with _immediate(conn):
+        with writing(conn):
             while True:
                 r = conn.execute(_CLAIMABLE, (queue, now, now)).fetchone()
                 if r is None:
@@ -176,7 +170,7 @@ class SQLiteWorkflows:
 
     def _renew(self, conn: sqlite3.Connection, worker: str, run_ids: list[str], lease: float) -> None:
         until = self.clock() + lease
-        with _immediate(conn):
+        with writing(conn):
             conn.executemany(
                 "UPDATE wf_workflows SET lease_until = ? WHERE run_id = ? AND lease_owner = ? AND status = 'running'",
                 [(until, r, worker) for r in run_ids],
@@ -189,7 +183,7 @@ class SQLiteWorkflows:
 
     def _save(self, conn: sqlite3.Connection, wf_id: str, run_id: str, s: Save) -> bytes | None:
         now = self.clock()
-        with _immediate(conn):
+        with writing(conn):
             self._owned(conn, wf_id, run_id)
             if s.step is not None:
                 conn.execute(
@@ -241,7 +235,7 @@ class SQLiteWorkflows:
 
     def _finish(self, conn: sqlite3.Connection, wf_id: str, run_id: str, result: bytes | None, error: str | None) -> None:
         now = self.clock()
-        with _immediate(conn):
+        with writing(conn):
             self._owned(conn, wf_id, run_id)
             status = "failed" if error is not None else "done"
             # a failed workflow keeps its state: after the code is fixed, `retry` resumes it
@@ -256,7 +250,7 @@ class SQLiteWorkflows:
                 conn.execute("DELETE FROM wf_chunks WHERE wf = ?", (wf_id,))
 
     def _fail(self, conn: sqlite3.Connection, wf_id: str, error: str) -> None:
-        with _immediate(conn):
+        with writing(conn):
             conn.execute(
                 "UPDATE wf_workflows SET status = 'failed', error = ?, lease_owner = NULL, run_id = NULL,"
                 " updated = ? WHERE id = ?",
@@ -269,7 +263,7 @@ class SQLiteWorkflows:
 
     def _signal(self, conn: sqlite3.Connection, wf_id: str, name: str, value: bytes) -> None:
         now = self.clock()
-        with _immediate(conn):
+        with writing(conn):
             r = conn.execute("SELECT status, waiting_for FROM wf_workflows WHERE id = ?", (wf_id,)).fetchone()
             if r is None:
                 raise UnknownWorkflow(wf_id)
@@ -288,7 +282,7 @@ class SQLiteWorkflows:
                 )
 
     def _retry(self, conn: sqlite3.Connection, wf_id: str) -> None:
-        with _immediate(conn):
+        with writing(conn):
             r = conn.execute("SELECT status, state FROM wf_workflows WHERE id = ?", (wf_id,)).fetchone()
             if r is None:
                 raise UnknownWorkflow(wf_id)
@@ -310,15 +304,12 @@ class SQLiteWorkflows:
     # -- connection ----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        try:
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            pass
+        create_private(self.path)
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            with _immediate(conn):
+            with writing(conn):
                 for sql in _SCHEMA:
                     conn.execute(sql)
                 columns = {row[1] for row in conn.execute("PRAGMA table_info(wf_workflows)")}
@@ -329,43 +320,5 @@ class SQLiteWorkflows:
             raise
         return conn
 
-    def _call(self, fn: Callable[..., T], *args: object) -> T:
-        with self._lock:
-            try:
-                if self._conn is None:
-                    self._conn = self._connect()
-                return fn(self._conn, *args)
-            except (sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.InterfaceError):
-                raise
-            except (sqlite3.DatabaseError, OSError) as e:
-                self._close_locked()
-                raise WorkflowUnavailable(f"the workflow store at {self.path} is unavailable: {e}") from e
-
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.to_thread(self._call, fn, *args)
-
-    def _close_locked(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-
-    def _close(self) -> None:
-        with self._lock:
-            self._close_locked()
-
-
-class _immediate:
-    """`BEGIN IMMEDIATE ... COMMIT` (ROLLBACK on error): the write lock from the first
-    read, so a claim's select and update are one step for every process."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    def _unavailable(self, e: Exception) -> Exception:
+        return WorkflowUnavailable(f"the workflow store at {self.path} is unavailable: {e}")

@@ -30,14 +30,12 @@ stay readable.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
+from ...sqlitefile import SQLiteFile, create_private, writing
 from ..errors import StoreUnavailable
 from .checks import OwnerLimits, check_flow, check_owner, check_ttl
 
@@ -109,7 +107,7 @@ DELETE FROM continuations WHERE flow IS NOT NULL
 """
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteFile):
     """Continuations in a SQLite file at `path` (created with its tables on first use)."""
 
     #: Seconds between two sweeps of expired rows.
@@ -124,15 +122,13 @@ class SQLiteStore:
     ) -> None:
         if max_bytes is not None and max_bytes < 1 << 20:
             raise ValueError(f"a SQLite store budget under 1 MiB ({max_bytes} bytes) leaves no room")
-        self.path = os.path.abspath(path)
+        super().__init__(path)
         #: The most bytes of used pages the file may hold (None: no limit); a put beyond it
         #: evicts the rows closest to expiring.
         self.max_bytes = max_bytes
         #: Seconds since the epoch; wall-clock time, as several processes compare expiries.
         self.clock = clock
         self.url = "sqlite:///" + self.path
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
         self._next_sweep = 0.0
 
     def __repr__(self) -> str:
@@ -192,7 +188,7 @@ class SQLiteStore:
         evicted = 0
         # One transaction: the record gets the generation that is current when it lands,
         # and its owner's budget and the file's hold when it commits.
-        with _writing(conn):
+        with writing(conn):
             gen = None
             if flow is not None:
                 [(gen,)] = conn.execute(_JOIN_FLOW, (flow, expires)).fetchall()
@@ -274,12 +270,7 @@ class SQLiteStore:
         conn.execute("SELECT 1 FROM continuations LIMIT 1").fetchall()
 
     def _connect(self) -> sqlite3.Connection:
-        # a new file is made 0600 (continuations hold what users typed); SQLite gives its
-        # -wal and -shm files the database file's mode
-        try:
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            pass
+        create_private(self.path)
         # No SQLite busy timeout: `_call` retries a locked statement itself (`_retry_busy`).
         conn = sqlite3.connect(
             self.path,
@@ -297,34 +288,11 @@ class SQLiteStore:
             raise
         return conn
 
-    def _call(self, fn: Callable[..., T], *args: object) -> T:
-        with self._lock:
-            try:
-                if self._conn is None:
-                    self._conn = self._connect()
-                conn = self._conn
-                return _retry_busy(lambda: fn(conn, *args), self.busy_timeout, self.busy_max_pause)
-            except (sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.InterfaceError):
-                raise  # a bug, not an unavailable store
-            except (sqlite3.DatabaseError, OSError) as e:
-                # Start afresh next time: the file may have been fixed, moved back, freed...
-                self._drop()
-                raise StoreUnavailable(f"SQLite store at {self.path} is unavailable: {e}") from e
+    def _attempt(self, conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[object, ...]) -> T:
+        return _retry_busy(lambda: fn(conn, *args), self.busy_timeout, self.busy_max_pause)
 
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.to_thread(self._call, fn, *args)
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-
-    def _close(self) -> None:
-        with self._lock:
-            self._drop()
+    def _unavailable(self, e: Exception) -> Exception:
+        return StoreUnavailable(f"SQLite store at {self.path} is unavailable: {e}")
 
 
 def _retry_busy(op: Callable[[], T], timeout: float, max_pause: float) -> T:
@@ -354,20 +322,6 @@ def _retry_busy(op: Callable[[], T], timeout: float, max_pause: float) -> T:
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-@contextmanager
-def _writing(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, begun with the write lock taken (so it never has to upgrade
-    a read lock, which can fail under contention), rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    conn.execute("COMMIT")
-
-
 def _used_bytes(conn: sqlite3.Connection) -> int:
     """The bytes of the file's pages in use (its size less its free pages)."""
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
@@ -394,7 +348,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     lock, so two processes opening an old file at once migrate it once."""
     if _schema_is_current(conn):
         return
-    with _writing(conn):
+    with writing(conn):
         conn.execute(_CONTINUATIONS)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(continuations)")}
         for name, kind in _ADDED_COLUMNS:
