@@ -26,12 +26,12 @@ class Clock:
 def test_a_page_is_given_once_to_its_session_while_fresh() -> None:
     clock = Clock()
     pages = RecentPages(ttl=30, clock=clock)
-    pages.keep("t", "s1", 200, [(b"x-a", b"1")], b"<p>page</p>", "text/html")
+    pages.keep("t", "s1", 200, [(b"x-a", b"1")], b"<p>page</p>")
     assert pages.take("t", "s2") is None  # another browser session
     page = pages.take("t", "s1")
     assert page is not None and page.body == b"<p>page</p>" and page.headers == ((b"x-a", b"1"),)
     assert pages.take("t", "s1") is None  # once
-    pages.keep("u", "s1", 200, [], b"u", None)
+    pages.keep("u", "s1", 200, [], b"u")
     clock.now = 30.0
     assert pages.take("u", "s1") is None  # stale
 
@@ -39,12 +39,12 @@ def test_a_page_is_given_once_to_its_session_while_fresh() -> None:
 def test_memory_is_bounded_by_entries_and_bytes() -> None:
     pages = RecentPages(max_entries=3, max_bytes=800)
     for i in range(5):
-        pages.keep(f"t{i}", "s", 200, [], b"x" * 100, None)
+        pages.keep(f"t{i}", "s", 200, [], b"x" * 100)
     assert len(pages) == 3
     assert pages.take("t0", "s") is None and pages.take("t4", "s") is not None
     for i in range(3):
-        pages.keep(f"b{i}", "s", 200, [], b"y" * 100, None)
-    pages.keep("big", "s", 200, [], b"z" * 101, None)  # over max_bytes / 8: built again
+        pages.keep(f"b{i}", "s", 200, [], b"y" * 100)
+    pages.keep("big", "s", 200, [], b"z" * 101)  # over max_bytes / 8: built again
     assert pages.take("big", "s") is None
 
 

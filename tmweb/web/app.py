@@ -360,8 +360,7 @@ class App:
     def _keep_page(self, url: str, session: str, response: Response) -> None:
         """Give `response` to the GET of `url` that follows this POST's 303 (recent.py)."""
         token = url.rsplit("/k/", 1)[-1]
-        self.recent.keep(token, session, response.status_code, response.raw_headers,
-                         bytes(response.body), response.media_type)  # fmt: skip
+        self.recent.keep(token, session, response.status_code, response.raw_headers, bytes(response.body))
 
     def to_response(self, v: Any) -> Response:
         if v.__class__ is str:

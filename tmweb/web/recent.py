@@ -22,13 +22,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A response to give once: status, headers, body, media type."""
+    """A response to give once: status, headers (its content type among them), body."""
 
     session: str
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
-    media_type: str | None
     expires: float
 
 
@@ -59,13 +58,12 @@ class RecentPages:
         status: int,
         headers: list[tuple[bytes, bytes]],
         body: bytes,
-        media_type: str | None,
     ) -> None:
         """Keep the page built for the step `token` for the next GET of it by `session`."""
         if len(body) > self.max_bytes // 8:  # a page this big is built again instead
             return
         self._drop(token)
-        page = Page(session, status, tuple(headers), body, media_type, self.clock() + self.ttl)
+        page = Page(session, status, tuple(headers), body, self.clock() + self.ttl)
         self._pages[token] = page
         self._bytes += len(body)
         while len(self._pages) > self.max_entries or self._bytes > self.max_bytes:
